@@ -1,0 +1,49 @@
+"""mockauth: a strict, programmable OAuth 2.0 / OpenID Connect provider for tests.
+
+>>> from mockauth import Provider
+>>> provider = Provider()
+>>> client = provider.add_client(redirect_uris=["http://127.0.0.1:5000/cb"])
+"""
+
+from __future__ import annotations
+
+from .clients import Client as Client
+from .clock import Clock as Clock
+from .config import ClientConfig as ClientConfig
+from .config import ProviderConfig as ProviderConfig
+from .config import ServerConfig as ServerConfig
+from .config import TokenConfig as TokenConfig
+from .config import UserConfig as UserConfig
+from .config import load_config as load_config
+from .errors import ConfigError as ConfigError
+from .errors import MockauthError as MockauthError
+from .errors import OAuthError as OAuthError
+from .errors import ServerThreadError as ServerThreadError
+from .errors import UnknownClientError as UnknownClientError
+from .errors import UnknownUserError as UnknownUserError
+from .keys import SigningKey as SigningKey
+from .provider import Provider as Provider
+from .server import LiveServer as LiveServer
+from .users import User as User
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "ClientConfig",
+    "Clock",
+    "ConfigError",
+    "LiveServer",
+    "MockauthError",
+    "OAuthError",
+    "Provider",
+    "ProviderConfig",
+    "ServerConfig",
+    "ServerThreadError",
+    "SigningKey",
+    "TokenConfig",
+    "UnknownClientError",
+    "UnknownUserError",
+    "User",
+    "load_config",
+]

@@ -1,0 +1,160 @@
+"""``mockauth serve``: the standalone mock server."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, TextIO
+
+from .config import ServerConfig, load_config
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .provider import Provider
+
+__all__ = ["build_parser", "main"]
+
+BANNER = (
+    "mockauth {version}: TEST ONLY. A mock OAuth 2.0 / OpenID Connect provider with public\n"
+    "credentials: never protect anything real with it."
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mockauth")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockauth", description="A strict, programmable OAuth 2.0 / OIDC provider for tests."
+    )
+    parser.add_argument("--version", action="version", version=f"mockauth {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the standalone mock server")
+    serve.add_argument(
+        "--host",
+        default=None,
+        help="address to bind (default 127.0.0.1; anything wider is warned about)",
+    )
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080; 0 = any free)")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (.json, .toml, .yaml); default: the built-in demo",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=None, help="seed for generated users, ids and secrets"
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        default=None,
+        help="base URL clients reach the server at (e.g. http://mockauth:8080)",
+    )
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def demo_config() -> ServerConfig:
+    """The built-in config: a web, a public and a service client, and two users."""
+    source = resources.files("mockauth").joinpath("data/demo.toml")
+    with resources.as_file(source) as path:
+        return load_config(path)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _banner(server_url: str, providers: Sequence[Provider], out: TextIO) -> None:
+    print(BANNER.format(version=_version()), file=out)
+    print(f"Listening on {server_url}", file=out)
+    for provider in providers:
+        print(f"\nIssuer {provider.issuer}", file=out)
+        print(f"  discovery  {provider.issuer}/.well-known/openid-configuration", file=out)
+        for client in provider.clients:
+            kind = "public, PKCE required" if client.public else "confidential"
+            print(f"  client     {client.client_id}  ({kind})", file=out)
+            if client.client_secret:
+                print(f"    secret   {client.client_secret}", file=out)
+            for uri in client.redirect_uris:
+                print(f"    redirect {uri}", file=out)
+        for user in provider.users:
+            password = f"  password {user.password}" if user.password else ""
+            print(f"  user       {user.username}  (sub {user.sub}){password}", file=out)
+    print("\nPress Ctrl-C to stop.", file=out, flush=True)
+
+
+def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .provider import Provider
+    from .server import LiveServer
+
+    try:
+        config = load_config(args.config) if args.config else demo_config()
+    except ConfigError as exc:
+        print(f"mockauth: error: {exc}", file=err)
+        return 2
+    host = args.host if args.host is not None else config.host
+    port = args.port if args.port is not None else config.port
+    issuers = config.issuers
+    if args.seed is not None:
+        issuers = tuple(dataclasses.replace(i, seed=args.seed) for i in issuers)
+    if not _is_loopback(host):
+        print(
+            f"mockauth: warning: binding {host} exposes a TEST-ONLY provider with public "
+            "credentials beyond this machine",
+            file=err,
+        )
+    try:
+        providers = [Provider(issuer) for issuer in issuers]
+        server = LiveServer(
+            providers, host=host, port=port, public_url=args.public_url, quiet=not args.verbose
+        ).start()
+    except (ConfigError, OSError) as exc:
+        print(f"mockauth: error: cannot serve on {host}:{port}: {exc}", file=err)
+        return 2
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        _banner(server.url, providers, out)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+        print("mockauth: stopped", file=out, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mockauth`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # argparse rejects unknown commands before this
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""One frozen config model, loadable from JSON, TOML and YAML files.
+
+:class:`ProviderConfig` describes one issuer; :class:`ServerConfig` a
+standalone server with one or more issuers. Python code, the pytest plugin,
+``provider.serve()``, the CLI and config files all produce these same objects.
+Every error names the bad key (``clients[1].redirect_uris[0]: ...``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+__all__ = [
+    "SIGNING_ALGS",
+    "STANDARD_CLAIMS",
+    "ClientConfig",
+    "ProviderConfig",
+    "ServerConfig",
+    "TokenConfig",
+    "UserConfig",
+    "load_config",
+    "parse",
+]
+
+SigningAlg = Literal["RS256", "PS256", "ES256", "EdDSA", "HS256"]
+SIGNING_ALGS: tuple[str, ...] = get_args(SigningAlg)
+GrantType = Literal["authorization_code", "client_credentials", "refresh_token", "password"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+
+#: OIDC Core §5.1 claims a user may carry at the top level of its config.
+STANDARD_CLAIMS = frozenset(
+    [
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "email",
+        "email_verified",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "phone_number_verified",
+        "address",
+        "updated_at",
+    ]
+)
+
+_ISSUER_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
+
+
+def _check_uri(key: str, uri: str, *, allow_query: bool = True) -> None:
+    parts = urlsplit(uri)
+    if not parts.scheme or (parts.scheme in ("http", "https") and not parts.netloc):
+        raise ConfigError(key, f"{uri!r} is not an absolute URI")
+    if "#" in uri:
+        raise ConfigError(key, f"{uri!r} must not contain a fragment (RFC 6749 §3.1.2)")
+    if not allow_query and parts.query:
+        raise ConfigError(key, f"{uri!r} must not contain a query")
+
+
+def _check_positive(key: str, value: int) -> None:
+    if value <= 0:
+        raise ConfigError(key, f"must be a positive number of seconds, got {value}")
+
+
+def _first_duplicate(values: list[str]) -> str | None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """A client registration (RFC 7591 §2 names where they exist).
+
+    ``client_id`` and ``client_secret`` are generated from the provider's seed
+    when left out; a ``public`` client has no secret and must use PKCE.
+    ``grant_types`` and ``allowed_scopes`` of ``None`` mean "anything the
+    client type may use".
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    public: bool = False
+    redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    grant_types: tuple[GrantType, ...] | None = None
+    allowed_scopes: tuple[str, ...] | None = None
+    default_scope: str = ""
+    audience: tuple[str, ...] = ()
+    token_endpoint_auth_method: AuthMethod | None = None
+    extra_claims: Mapping[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_id == "":
+            raise ConfigError("client_id", "must not be empty")
+        if self.public and self.client_secret:
+            raise ConfigError("client_secret", "a public client has no secret")
+        if self.public and self.token_endpoint_auth_method not in (None, "none"):
+            raise ConfigError("token_endpoint_auth_method", "a public client uses 'none'")
+        if not self.public and self.token_endpoint_auth_method == "none":
+            raise ConfigError("token_endpoint_auth_method", "'none' needs public = true")
+        if self.public and self.grant_types and "client_credentials" in self.grant_types:
+            raise ConfigError("grant_types", "client_credentials needs a confidential client")
+        for i, uri in enumerate(self.redirect_uris):
+            _check_uri(f"redirect_uris[{i}]", uri)
+        for i, uri in enumerate(self.post_logout_redirect_uris):
+            _check_uri(f"post_logout_redirect_uris[{i}]", uri)
+        for i, scope in enumerate(self.allowed_scopes or ()):
+            if not _SCOPE_TOKEN.match(scope):
+                raise ConfigError(f"allowed_scopes[{i}]", f"{scope!r} is not a scope token")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserConfig:
+    """A user. Left-out fields are generated by Faker from the provider's seed.
+
+    OIDC standard claims (``email``, ``name`` ... OIDC Core §5.1) may stand at
+    the top level; anything else goes into ``claims``.
+    """
+
+    username: str | None = None
+    sub: str | None = None
+    password: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.username == "":
+            raise ConfigError("username", "must not be empty")
+        if self.sub == "":
+            raise ConfigError("sub", "must not be empty")
+        for reserved in ("sub", "iss", "aud", "exp", "iat"):
+            if reserved in self.claims:
+                raise ConfigError(f"claims.{reserved}", "is set by the provider")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenConfig:
+    """How tokens are minted. Lifetimes are in seconds."""
+
+    signing_alg: SigningAlg = "RS256"
+    access_token_format: Literal["jwt", "opaque"] = "jwt"
+    access_token_ttl: int = 3600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 86400
+    code_ttl: int = 120
+    session_ttl: int = 86400
+    issue_refresh_tokens: bool = True
+    rotate_refresh_tokens: bool = True
+    refresh_token_reuse_detection: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "session_ttl"):
+            _check_positive(name, getattr(self, name))
+        _check_positive("code_ttl", self.code_ttl)
+        if self.code_ttl > 600:
+            raise ConfigError("code_ttl", "at most 600 seconds (RFC 6749 §4.1.2)")
+
+
+DEFAULT_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderConfig:
+    """One issuer: its identity, clients, users and token settings.
+
+    ``issuer_id`` is the path segment the issuer is served under
+    (``http://HOST:PORT/<issuer_id>``); ``issuer`` overrides the whole issuer
+    URL (behind a proxy or a docker-compose host name).
+    """
+
+    issuer_id: str = "default"
+    issuer: str | None = None
+    seed: int = 0
+    clients: tuple[ClientConfig, ...] = ()
+    users: tuple[UserConfig, ...] = ()
+    fake_users: int = 0
+    default_user: str | None = None
+    scopes_supported: tuple[str, ...] = DEFAULT_SCOPES
+    require_pkce: bool = False
+    tokens: TokenConfig = field(default_factory=TokenConfig)
+
+    def __post_init__(self) -> None:
+        if not _ISSUER_ID.match(self.issuer_id):
+            raise ConfigError("issuer_id", f"{self.issuer_id!r} must match [A-Za-z0-9._~-]{{1,64}}")
+        if self.issuer is not None:
+            _check_uri("issuer", self.issuer, allow_query=False)
+            if urlsplit(self.issuer).scheme not in ("http", "https"):
+                raise ConfigError("issuer", "must be an http or https URL")
+        if self.fake_users < 0:
+            raise ConfigError("fake_users", "must not be negative")
+        ids = [c.client_id for c in self.clients if c.client_id]
+        dup = _first_duplicate(ids)
+        if dup is not None:
+            raise ConfigError("clients", f"client_id {dup!r} is registered twice")
+        names = [u.username or u.sub for u in self.users]
+        dup = _first_duplicate([n for n in names if n])
+        if dup is not None:
+            raise ConfigError("users", f"user {dup!r} is registered twice")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> ProviderConfig:
+        """Build from plain data (a parsed config file, marker keyword arguments)."""
+        return parse(cls, data, source=source)
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, issuer_id: str | None = None) -> ProviderConfig:
+        """Load one issuer from a config file (the only one, or ``issuer_id``)."""
+        server = load_config(path)
+        if issuer_id is None:
+            if len(server.issuers) != 1:
+                ids = ", ".join(p.issuer_id for p in server.issuers)
+                raise ConfigError("issuers", f"holds {ids}: pass issuer_id=", source=str(path))
+            return server.issuers[0]
+        for provider in server.issuers:
+            if provider.issuer_id == issuer_id:
+                return provider
+        raise ConfigError("issuers", f"no issuer with id {issuer_id!r}", source=str(path))
+
+    def updated(self, **changes: Any) -> ProviderConfig:
+        """A copy with ``changes`` applied, each validated like a file value."""
+        return parse(type(self), {**_shallow(self), **changes})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig:
+    """A standalone server: where it listens and the issuers it serves."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    issuers: tuple[ProviderConfig, ...] = field(default_factory=lambda: (ProviderConfig(),))
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("port", f"{self.port} is not a TCP port")
+        if not self.issuers:
+            raise ConfigError("issuers", "at least one issuer is needed")
+        dup = _first_duplicate([p.issuer_id for p in self.issuers])
+        if dup is not None:
+            raise ConfigError("issuers", f"issuer_id {dup!r} is used twice")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> ServerConfig:
+        """Build from a parsed config file; issuer keys may stand at the top level."""
+        provider_keys = {f.name for f in dataclasses.fields(ProviderConfig)}
+        shorthand = [k for k in data if k in provider_keys]
+        if shorthand:
+            if "issuers" in data:
+                raise ConfigError(
+                    shorthand[0],
+                    "cannot stand beside 'issuers': move it into an issuer",
+                    source=source,
+                )
+            rest = {k: v for k, v in data.items() if k not in provider_keys}
+            issuer = {k: data[k] for k in shorthand}
+            return parse(cls, {**rest, "issuers": [issuer]}, source=source)
+        return parse(cls, data, source=source)
+
+
+def _shallow(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+# --- the parser -------------------------------------------------------------
+
+T = TypeVar("T")
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _join(prefix: str, key: str) -> str:
+    if not prefix:
+        return key
+    return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors: list[ConfigError] = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, value, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise ConfigError(key, f"{value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+        return _build(hint, value, key)
+    if origin is tuple:
+        (item,) = get_args(hint)[:1]
+        if isinstance(value, str) and item is str:
+            return tuple(value.split())  # "a b c" -> ("a", "b", "c")
+        if not isinstance(value, list | tuple):
+            raise ConfigError(key, f"expected a list, got {_describe(value)}")
+        return tuple(_convert(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (Mapping, dict) or hint is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, f"expected a table/object, got {_describe(value)}")
+        for k in value:
+            if not isinstance(k, str):
+                raise ConfigError(key, f"keys must be strings, got {_describe(k)}")
+        return dict(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {_describe(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected an integer, got {_describe(value)}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {_describe(value)}")
+        return value
+    raise TypeError(f"mockauth.config cannot parse {hint!r}")  # a bug in this module
+
+
+def _build(cls: type[T], data: Any, prefix: str) -> T:
+    if not isinstance(data, Mapping):
+        raise ConfigError(prefix, f"expected a table/object, got {_describe(data)}")
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    data = dict(data)
+    if cls is UserConfig:
+        claims = dict(data.get("claims") or {})
+        for name in [k for k in data if k in STANDARD_CLAIMS]:
+            claims[name] = data.pop(name)
+        if claims:
+            data["claims"] = claims
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if not isinstance(name, str) or name not in names:
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(_join(prefix, str(name)), f"unknown key{hint}")
+        values[name] = _convert(hints[name], value, _join(prefix, name))
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(_join(prefix, exc.key), exc.message) from None
+
+
+def parse(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) -> T:
+    """Validate plain data into config class ``cls``; errors name the bad key."""
+    try:
+        return _build(cls, data, "")
+    except ConfigError as exc:
+        if source is None:
+            raise
+        raise ConfigError(exc.key, exc.message, source=source) from None
+
+
+def _read(path: Path) -> Any:
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("", f"invalid JSON: {exc}", source=str(path)) from None
+    if suffix == ".toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("", f"invalid TOML: {exc}", source=str(path)) from None
+    if suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ConfigError(
+                "", "YAML needs the extra: pip install 'mockauth[yaml]'", source=str(path)
+            ) from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError("", f"invalid YAML: {exc}", source=str(path)) from None
+    raise ConfigError("", "unknown file type: use .json, .toml, .yaml or .yml", source=str(path))
+
+
+def load_config(path: str | Path) -> ServerConfig:
+    """Read a JSON, TOML or YAML config file into a :class:`ServerConfig`."""
+    path = Path(path)
+    try:
+        data = _read(path)
+    except OSError as exc:
+        raise ConfigError("", f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            "", f"the top level must be a table/object, got {_describe(data)}", source=str(path)
+        )
+    return ServerConfig.from_mapping(data, source=str(path))

@@ -1,0 +1,246 @@
+"""Errors.
+
+Two trees. :class:`OAuthError` and its subclasses are protocol errors, one
+class per error code of the RFC that defines it; the provider turns them into
+spec-shaped responses. :class:`MockauthError` and its subclasses report misuse
+of the library itself (a bad config key, an unknown client id ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import ClassVar
+
+__all__ = [
+    "AccessDenied",
+    "ConfigError",
+    "InsufficientScope",
+    "InteractionRequired",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "InvalidScope",
+    "InvalidTarget",
+    "InvalidToken",
+    "LoginRequired",
+    "MockauthError",
+    "OAuthError",
+    "RequestNotSupported",
+    "RequestUriNotSupported",
+    "ServerError",
+    "ServerThreadError",
+    "TemporarilyUnavailable",
+    "UnauthorizedClient",
+    "UnknownClientError",
+    "UnknownUserError",
+    "UnsupportedGrantType",
+    "UnsupportedResponseType",
+    "UnsupportedTokenType",
+    "error_class",
+]
+
+# RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+_NOT_DESCRIPTION_CHARS = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def clean_description(text: str) -> str:
+    """Make ``text`` legal as an ``error_description`` (RFC 6749 §5.2)."""
+    return _NOT_DESCRIPTION_CHARS.sub("?", text)[:500]
+
+
+class OAuthError(Exception):
+    """A protocol error with the status and code its RFC gives it."""
+
+    error: ClassVar[str] = "invalid_request"
+    status_code: ClassVar[int] = 400
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(description or self.error)
+        self.description = clean_description(description) if description else None
+        if status_code is not None:
+            self.status_code = status_code  # type: ignore[misc]
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON body of RFC 6749 §5.2."""
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(OAuthError):
+    """RFC 6749 §4.1.2.1, §5.2: missing, repeated or malformed parameter."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 §5.2: client authentication failed (401)."""
+
+    error = "invalid_client"
+    status_code = 401
+
+
+class InvalidGrant(OAuthError):
+    """RFC 6749 §5.2: the grant (code, refresh token, password) is invalid."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: the client may not use this grant or response type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """RFC 6749 §5.2: unknown ``grant_type``."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §5.2: the scope is unknown, malformed or wider than allowed."""
+
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    """RFC 6749 §4.1.2.1: the resource owner or server denied the request."""
+
+    error = "access_denied"
+    status_code = 403
+
+
+class UnsupportedResponseType(OAuthError):
+    """RFC 6749 §4.1.2.1: unknown ``response_type``."""
+
+    error = "unsupported_response_type"
+
+
+class ServerError(OAuthError):
+    """RFC 6749 §4.1.2.1: the server failed unexpectedly."""
+
+    error = "server_error"
+    status_code = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: the server is overloaded or in maintenance."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2: the ``resource`` parameter is not acceptable."""
+
+    error = "invalid_target"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: the access token is expired, revoked or malformed (401)."""
+
+    error = "invalid_token"
+    status_code = 401
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 §3.1: the token lacks the scope the resource needs (403)."""
+
+    error = "insufficient_scope"
+    status_code = 403
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1: the server cannot revoke this type of token."""
+
+    error = "unsupported_token_type"
+
+
+class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none`` but nobody is logged in."""
+
+    error = "login_required"
+
+
+class InteractionRequired(OAuthError):
+    """OIDC Core §3.1.2.6: the request needs a user interaction."""
+
+    error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the ``request`` parameter is not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the ``request_uri`` parameter is not supported."""
+
+    error = "request_uri_not_supported"
+
+
+_BY_CODE: dict[str, type[OAuthError]] = {}
+
+
+def _register(cls: type[OAuthError]) -> None:
+    _BY_CODE[cls.error] = cls
+    for sub in cls.__subclasses__():
+        _register(sub)
+
+
+def error_class(code: str) -> type[OAuthError]:
+    """The class for an RFC error code (``"invalid_grant"`` -> :class:`InvalidGrant`).
+
+    Unknown codes get a fresh subclass, so tests can script any error string.
+    """
+    if not _BY_CODE:
+        _register(OAuthError)
+    found = _BY_CODE.get(code)
+    if found is None:
+        found = type(f"OAuthError_{code}", (OAuthError,), {"error": code})
+        _BY_CODE[code] = found
+    return found
+
+
+class MockauthError(Exception):
+    """Base class for misuse of the mockauth library itself."""
+
+
+class ConfigError(MockauthError, ValueError):
+    """A config value is wrong; ``key`` names it (``clients[0].redirect_uris``)."""
+
+    def __init__(self, key: str, message: str, *, source: str | None = None) -> None:
+        self.key = key
+        self.message = message
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
+
+
+class UnknownClientError(MockauthError, KeyError):
+    """No client is registered under that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown client"
+
+
+class UnknownUserError(MockauthError, KeyError):
+    """No user matches that subject, username or email."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown user"
+
+
+class ServerThreadError(MockauthError):
+    """The live server hit an unexpected error while handling a request."""

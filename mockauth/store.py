@@ -1,0 +1,204 @@
+"""Codes, refresh tokens, access-token records and sessions: one lock, atomic take.
+
+Everything a client can redeem is taken under the store's lock, so a code or
+refresh token presented by many threads at once succeeds exactly once
+(RFC 6749 §4.1.2, RFC 9700 §4.14.2). Each table is bounded: when full,
+expired entries go first, then the oldest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["AccessRecord", "AuthorizationCode", "RefreshRecord", "Session", "Store"]
+
+#: The most entries one table keeps (DESIGN: "stores are bounded").
+MAX_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """An issued authorization code and everything it is bound to (RFC 6749 §4.1.2)."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    sub: str
+    auth_time: int
+    expires_at: float
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    audience: tuple[str, ...] = ()
+    sid: str | None = None
+
+
+@dataclass
+class RefreshRecord:
+    """A refresh token; ``grant_id`` names its family for reuse detection."""
+
+    token: str
+    grant_id: str
+    client_id: str
+    sub: str
+    scope: tuple[str, ...]
+    auth_time: int | None
+    expires_at: float
+    audience: tuple[str, ...] = ()
+    sid: str | None = None
+    used: bool = False
+
+
+@dataclass
+class AccessRecord:
+    """What the provider remembers of an access token it issued."""
+
+    jti: str
+    client_id: str
+    sub: str
+    scope: tuple[str, ...]
+    issued_at: int
+    expires_at: float
+    audience: tuple[str, ...] = ()
+    grant_id: str | None = None
+    username: str | None = None
+    opaque: str | None = None
+    revoked: bool = False
+    claims: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A browser session at the authorization endpoint (a cookie names it)."""
+
+    sid: str
+    sub: str
+    auth_time: int
+    expires_at: float
+
+
+V = TypeVar("V")
+
+
+class _Table(Generic[V]):
+    """A dict with a size bound; expiry is read through ``expires``."""
+
+    def __init__(self, expires: Callable[[V], float]) -> None:
+        self.items: dict[str, V] = {}
+        self._expires = expires
+
+    def put(self, key: str, value: V, now: float) -> None:
+        items = self.items
+        if len(items) >= MAX_ENTRIES:
+            for k in [k for k, v in items.items() if self._expires(v) <= now]:
+                del items[k]
+            while len(items) >= MAX_ENTRIES:
+                del items[next(iter(items))]
+        items[key] = value
+
+
+@dataclass(frozen=True)
+class _Tombstone:
+    grant_id: str
+    expires_at: float
+
+
+class Store:
+    """All mutable protocol state of one provider."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.codes: _Table[AuthorizationCode] = _Table(lambda c: c.expires_at)
+        self.used_codes: _Table[_Tombstone] = _Table(lambda t: t.expires_at)
+        self.refresh: _Table[RefreshRecord] = _Table(lambda r: r.expires_at)
+        self.access: _Table[AccessRecord] = _Table(lambda a: a.expires_at)
+        self.opaque: _Table[AccessRecord] = _Table(lambda a: a.expires_at)
+        self.sessions: _Table[Session] = _Table(lambda s: s.expires_at)
+        self.revoked_grants: _Table[float] = _Table(lambda t: t)
+
+    # codes -----------------------------------------------------------------
+    def put_code(self, code: AuthorizationCode, now: float) -> None:
+        with self.lock:
+            self.codes.put(code.code, code, now)
+
+    def take_code(
+        self, value: str, grant_id: str, now: float, keep_tombstone_for: float
+    ) -> tuple[AuthorizationCode | None, str | None]:
+        """Take a code once. Returns ``(code, None)``, or ``(None, grant_id)`` on replay.
+
+        The tombstone lets a replay revoke what the first redemption produced
+        (RFC 6749 §4.1.2).
+        """
+        with self.lock:
+            code = self.codes.items.pop(value, None)
+            if code is not None:
+                self.used_codes.put(value, _Tombstone(grant_id, now + keep_tombstone_for), now)
+                return code, None
+            stone = self.used_codes.items.get(value)
+            return None, (stone.grant_id if stone is not None else None)
+
+    # grants ----------------------------------------------------------------
+    def revoke_grant(self, grant_id: str, until: float, now: float) -> None:
+        """Invalidate every token of a grant (code replay, refresh-token reuse, revocation)."""
+        with self.lock:
+            self.revoked_grants.put(grant_id, until, now)
+            for record in self.refresh.items.values():
+                if record.grant_id == grant_id:
+                    record.used = True
+            for access in self.access.items.values():
+                if access.grant_id == grant_id:
+                    access.revoked = True
+
+    def grant_revoked(self, grant_id: str | None) -> bool:
+        return grant_id is not None and grant_id in self.revoked_grants.items
+
+    # refresh tokens --------------------------------------------------------
+    def put_refresh(self, record: RefreshRecord, now: float) -> None:
+        with self.lock:
+            self.refresh.put(record.token, record, now)
+
+    def use_refresh(self, token: str, *, rotate: bool) -> tuple[RefreshRecord | None, bool]:
+        """Look up a refresh token and, with rotation, mark it used atomically.
+
+        Returns ``(record, was_already_used)``.
+        """
+        with self.lock:
+            record = self.refresh.items.get(token)
+            if record is None:
+                return None, False
+            already = record.used
+            if rotate:
+                record.used = True
+            return record, already
+
+    # access tokens ---------------------------------------------------------
+    def put_access(self, record: AccessRecord, now: float) -> None:
+        with self.lock:
+            self.access.put(record.jti, record, now)
+            if record.opaque is not None:
+                self.opaque.put(record.opaque, record, now)
+
+    def access_by_jti(self, jti: str) -> AccessRecord | None:
+        return self.access.items.get(jti)
+
+    def access_by_opaque(self, token: str) -> AccessRecord | None:
+        return self.opaque.items.get(token)
+
+    # sessions --------------------------------------------------------------
+    def put_session(self, session: Session, now: float) -> None:
+        with self.lock:
+            self.sessions.put(session.sid, session, now)
+
+    def session(self, sid: str, now: float) -> Session | None:
+        found = self.sessions.items.get(sid)
+        if found is None or found.expires_at <= now:
+            return None
+        return found
+
+    def end_session(self, sid: str) -> Session | None:
+        with self.lock:
+            return self.sessions.items.pop(sid, None)

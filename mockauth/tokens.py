@@ -1,0 +1,271 @@
+"""Minting and verifying tokens.
+
+Access tokens follow RFC 9068 (``typ: at+jwt``) or are opaque; ID tokens
+follow OIDC Core §2 and §3.1.3.6; refresh tokens are opaque. Every token the
+provider issues is recorded, so userinfo, introspection and revocation judge
+it by the provider's own memory and clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jwt
+
+from .clock import ClockLike
+from .config import TokenConfig
+from .errors import InvalidToken
+from .keys import KeySet, SigningKey, b64url
+from .store import AccessRecord, RefreshRecord, Store
+
+__all__ = ["TokenService", "half_hash", "new_secret"]
+
+# JOSE header parameters this provider understands; a token naming any other
+# in "crit" must be rejected (RFC 7515 §4.1.11, RFC 8725 §3.1).
+_UNDERSTOOD_CRIT: frozenset[str] = frozenset()
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A fresh random value for codes and opaque tokens (≥ 128 bits, RFC 6749 §10.10)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def half_hash(value: str, alg: str) -> str:
+    """``at_hash`` / ``c_hash``: left half of the hash matching ``alg`` (OIDC Core §3.1.3.6).
+
+    EdDSA with Ed25519 uses SHA-512 (OIDC Core errata set 2).
+    """
+    if alg == "EdDSA":
+        digest = hashlib.sha512(value.encode("ascii")).digest()
+    else:
+        digest = hashlib.new(f"sha{alg[2:]}", value.encode("ascii")).digest()
+    return b64url(digest[: len(digest) // 2])
+
+
+class TokenService:
+    """Mints and verifies the tokens of one provider."""
+
+    def __init__(
+        self,
+        *,
+        issuer: Callable[[], str],
+        keys: KeySet,
+        clock: ClockLike,
+        store: Store,
+        config: TokenConfig,
+    ) -> None:
+        self._issuer = issuer
+        self.keys = keys
+        self.clock = clock
+        self.store = store
+        self.config = config
+
+    def _sign(self, claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
+        return jwt.encode(
+            dict(claims), key.key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ}
+        )
+
+    def access_token(
+        self,
+        *,
+        client_id: str,
+        sub: str,
+        scope: tuple[str, ...],
+        audience: tuple[str, ...],
+        grant_id: str | None = None,
+        auth_time: int | None = None,
+        username: str | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+        expires_in: int | None = None,
+        opaque: bool | None = None,
+        alg: str | None = None,
+    ) -> tuple[str, AccessRecord]:
+        """A new access token (RFC 9068 §2.2 claims when it is a JWT), recorded."""
+        now = self.clock.now()
+        iat = int(now)
+        lifetime = self.config.access_token_ttl if expires_in is None else expires_in
+        jti = uuid.uuid4().hex
+        claims: dict[str, Any] = dict(extra_claims or {})
+        claims.update(
+            iss=self._issuer(),
+            sub=sub,
+            aud=audience[0] if len(audience) == 1 else list(audience),
+            client_id=client_id,
+            iat=iat,
+            exp=iat + lifetime,
+            jti=jti,
+        )
+        if scope:
+            claims["scope"] = " ".join(scope)
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+        if not audience:
+            del claims["aud"]
+        if opaque is None:
+            opaque = self.config.access_token_format == "opaque"
+        token = new_secret() if opaque else self._sign(claims, self.keys.active(alg), "at+jwt")
+        record = AccessRecord(
+            jti=jti,
+            client_id=client_id,
+            sub=sub,
+            scope=scope,
+            issued_at=iat,
+            expires_at=iat + lifetime,
+            audience=audience,
+            grant_id=grant_id,
+            username=username,
+            opaque=token if opaque else None,
+            claims=claims,
+        )
+        self.store.put_access(record, now)
+        return token, record
+
+    def id_token(
+        self,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        sub: str,
+        auth_time: int | None,
+        nonce: str | None = None,
+        access_token: str | None = None,
+        code: str | None = None,
+        sid: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+        expires_in: int | None = None,
+        alg: str | None = None,
+    ) -> str:
+        """An ID token (OIDC Core §2): ``nonce`` only when one was sent, hashes of siblings.
+
+        With HS256 the client's secret is the key (OIDC Core §10.1).
+        """
+        key = self.keys.active(alg)
+        if key.alg == "HS256" and client_secret:
+            key = SigningKey(key.kid, "HS256", client_secret.encode(), None)
+        iat = int(self.clock.now())
+        body: dict[str, Any] = dict(claims or {})
+        body.update(
+            iss=self._issuer(),
+            sub=sub,
+            aud=client_id,
+            azp=client_id,
+            iat=iat,
+            exp=iat + (self.config.id_token_ttl if expires_in is None else expires_in),
+        )
+        if auth_time is not None:
+            body["auth_time"] = auth_time
+        if nonce:
+            body["nonce"] = nonce
+        if sid:
+            body["sid"] = sid
+        if access_token:
+            body["at_hash"] = half_hash(access_token, key.alg)
+        if code:
+            body["c_hash"] = half_hash(code, key.alg)
+        return self._sign(body, key, "JWT")
+
+    def refresh_token(
+        self,
+        *,
+        grant_id: str,
+        client_id: str,
+        sub: str,
+        scope: tuple[str, ...],
+        auth_time: int | None,
+        audience: tuple[str, ...] = (),
+        sid: str | None = None,
+        expires_at: float | None = None,
+    ) -> RefreshRecord:
+        """A new opaque refresh token in the grant's family, recorded."""
+        now = self.clock.now()
+        record = RefreshRecord(
+            token=new_secret(),
+            grant_id=grant_id,
+            client_id=client_id,
+            sub=sub,
+            scope=scope,
+            auth_time=auth_time,
+            audience=audience,
+            sid=sid,
+            expires_at=expires_at
+            if expires_at is not None
+            else now + self.config.refresh_token_ttl,
+        )
+        self.store.put_refresh(record, now)
+        return record
+
+    def verify_access_token(self, token: str) -> AccessRecord:
+        """The record of a live access token this provider issued, or :class:`InvalidToken`.
+
+        JWTs are checked as RFC 8725 asks: a known ``kid``, the key's own
+        algorithm (never ``none``), no unknown ``crit``, this issuer, and
+        ``exp`` judged by the provider's clock.
+        """
+        if len(token) > 16_384:
+            raise InvalidToken("the token is too long")
+        record = self.store.access_by_opaque(token)
+        if record is None:
+            record = self._verify_jwt_access_token(token)
+        if record.revoked or self.store.grant_revoked(record.grant_id):
+            raise InvalidToken("the token has been revoked")
+        if record.expires_at <= self.clock.now():
+            raise InvalidToken("the token has expired")
+        return record
+
+    def decode(
+        self, token: str, *, verify_exp: bool = True, audience: str | None = None
+    ) -> dict[str, Any]:
+        """Verify a JWT signed by one of this provider's keys and return its claims."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is not a well-formed JWT") from None
+        kid = header.get("kid")
+        alg = header.get("alg")
+        if not isinstance(kid, str) or not isinstance(alg, str):
+            raise InvalidToken("the token header lacks kid or alg")
+        crit = header.get("crit")
+        if crit is not None and (not isinstance(crit, list) or set(crit) - _UNDERSTOOD_CRIT):
+            raise InvalidToken(
+                "the token has critical header parameters this server does not understand"
+            )
+        key = self.keys.get(kid)
+        if key is None or key.symmetric or key.alg != alg:
+            raise InvalidToken("the token is not signed by a key of this issuer")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.verify_key,
+                algorithms=[key.alg],
+                issuer=self._issuer(),
+                audience=audience,
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "verify_aud": audience is not None,
+                    "require": ["iss", "exp", "iat"],
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"the token is invalid: {exc}") from None
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise InvalidToken("exp is not a number")
+        if verify_exp and exp <= self.clock.now():
+            raise InvalidToken("the token has expired")
+        return claims
+
+    def _verify_jwt_access_token(self, token: str) -> AccessRecord:
+        if token.count(".") != 2:
+            raise InvalidToken("unknown token")
+        claims = self.decode(token, verify_exp=False)
+        jti = claims.get("jti")
+        record = self.store.access_by_jti(jti) if isinstance(jti, str) else None
+        if record is None or record.opaque is not None:
+            raise InvalidToken("this provider did not issue the token")
+        return record

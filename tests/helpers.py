@@ -1,0 +1,82 @@
+"""Shared test helpers: PKCE pairs and the code flow over plain HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from mockauth import Client, Provider
+
+WEB_REDIRECT = "http://127.0.0.1:5000/cb"
+SPA_REDIRECT = "http://localhost:3000/callback"
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (code_verifier, S256 code_challenge)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def redirect_params(response: httpx.Response) -> dict[str, str]:
+    """The query parameters of a 302 from /authorize (one value each)."""
+    assert response.status_code == 302, (response.status_code, response.text)
+    query = parse_qs(urlsplit(response.headers["location"]).query, keep_blank_values=True)
+    return {k: v[0] for k, v in query.items()}
+
+
+def get_code(
+    http: httpx.Client,
+    provider: Provider,
+    client: Client,
+    *,
+    redirect_uri: str | None = None,
+    scope: str = "openid profile email",
+    challenge: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """Run /authorize and return the redirect's parameters (``code``, ``state``, ``iss``)."""
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri or client.redirect_uris[0],
+        "scope": scope,
+        "state": "st-" + secrets.token_hex(4),
+        **extra,
+    }
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    response = http.get(provider.endpoint("authorize"), params=params)
+    return redirect_params(response)
+
+
+def code_flow(
+    http: httpx.Client,
+    provider: Provider,
+    client: Client,
+    *,
+    scope: str = "openid profile email",
+    **extra: str,
+) -> dict[str, Any]:
+    """The whole authorization code flow with PKCE; returns the token response JSON."""
+    verifier, challenge = pkce_pair()
+    code = get_code(http, provider, client, scope=scope, challenge=challenge, **extra)["code"]
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uris[0],
+        "code_verifier": verifier,
+    }
+    auth = None
+    if client.client_secret:
+        auth = (client.client_id, client.client_secret)
+    else:
+        data["client_id"] = client.client_id
+    response = http.post(provider.endpoint("token"), data=data, auth=auth)
+    assert response.status_code == 200, response.text
+    return response.json()

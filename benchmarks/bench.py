@@ -1,0 +1,200 @@
+"""mockauth benchmarks: prints its figures; run ``python benchmarks/bench.py``.
+
+1. fixture overhead: pytest sessions of N trivial tests with and without the
+   ``mockauth`` fixture, run in alternation (paired); per-test overhead from the
+   per-test setup+call+teardown durations pytest reports, and from session
+   wall time.
+2. in-process client_credentials tokens/s through the httpx transport.
+3. live-server client_credentials tokens/s at 1 and 8 keep-alive connections,
+   the server in its own process (``mockauth serve``), the load from this one.
+4. cold start of ``mockauth serve`` until discovery answers.
+
+Figures only; nothing here asserts a threshold (targets live in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+HERE = Path(__file__).resolve().parent
+BENCH_CONFIG = HERE / "bench-config.toml"
+CLIENT_ID = "bench"
+CLIENT_SECRET = "bench-secret-0123456789-abcdefghij"
+
+RECORDER = textwrap.dedent(
+    """
+    import json, os
+    _durations = []
+    def pytest_runtest_logreport(report):
+        _durations.append((report.nodeid, report.when, report.duration))
+    def pytest_sessionfinish(session):
+        with open(os.environ["BENCH_OUT"], "w") as f:
+            json.dump(_durations, f)
+    """
+)
+
+
+def _write_suite(root: Path, n: int, with_fixture: bool) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "conftest.py").write_text(RECORDER)
+    arg = "mockauth" if with_fixture else ""
+    body = "\n".join(f"def test_{i}({arg}):\n    pass\n" for i in range(n))
+    (root / "test_trivial.py").write_text(body)
+
+
+def _run_suite(root: Path) -> tuple[float, list[float]]:
+    out = root / "durations.json"
+    env = {**os.environ, "BENCH_OUT": str(out)}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
+        cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - start
+    per_test: dict[str, float] = {}
+    for nodeid, _when, duration in json.loads(out.read_text()):
+        per_test[nodeid] = per_test.get(nodeid, 0.0) + duration
+    durations = list(per_test.values())
+    return wall, durations[1:]  # the first test pays the session's one-time set-up
+
+
+def fixture_overhead(n: int, pairs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, fixture = Path(tmp, "plain"), Path(tmp, "fixture")
+        _write_suite(plain, n, with_fixture=False)
+        _write_suite(fixture, n, with_fixture=True)
+        _run_suite(plain), _run_suite(fixture)  # warm the file system and bytecode caches
+        walls, per_test = [], []
+        for _ in range(pairs):
+            wall_plain, d_plain = _run_suite(plain)
+            wall_fixture, d_fixture = _run_suite(fixture)
+            walls.append((wall_fixture - wall_plain) / n)
+            per_test.append(statistics.mean(d_fixture) - statistics.mean(d_plain))
+    print(f"fixture overhead ({n} tests, {pairs} pairs):")
+    print(f"  per test, from pytest's per-test durations: {statistics.median(per_test) * 1e3:.3f} ms"
+          f"  (min {min(per_test) * 1e3:.3f})")
+    print(f"  per test, from session wall time (incl. one-time import and server start): "
+          f"{statistics.median(walls) * 1e3:.3f} ms")
+
+
+def in_process(requests: int) -> None:
+    from mockauth import Provider
+
+    provider = Provider()
+    provider.add_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    data = {"grant_type": "client_credentials", "scope": "read"}
+    with provider.httpx_client() as http:
+        for _ in range(50):
+            http.post(provider.endpoint("token"), data=data, auth=(CLIENT_ID, CLIENT_SECRET))
+        start = time.perf_counter()
+        for _ in range(requests):
+            response = http.post(provider.endpoint("token"), data=data,
+                                 auth=(CLIENT_ID, CLIENT_SECRET))
+            assert response.status_code == 200, response.text
+        elapsed = time.perf_counter() - start
+    print(f"in-process httpx transport: {requests / elapsed:,.0f} client_credentials tokens/s "
+          f"({elapsed / requests * 1e3:.3f} ms each)")
+
+
+def _start_server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockauth", "serve", "--port", "0", "--config", str(BENCH_CONFIG)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Listening on"):
+            return proc, line.split()[-1]
+    raise RuntimeError("mockauth serve did not start")
+
+
+def _load(host: str, port: int, connections: int, seconds: float) -> tuple[int, int]:
+    body = "grant_type=client_credentials&scope=read"
+    auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {auth}"}
+    counts = [0] * connections
+    errors = [0] * connections
+    deadline = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        while time.perf_counter() < deadline:
+            conn.request("POST", "/default/token", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                counts[i] += 1
+            else:
+                errors[i] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts), sum(errors)
+
+
+def live_server(seconds: float) -> None:
+    proc, url = _start_server()
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        _load(host, int(port), 2, 0.5)  # warm-up
+        for connections in (1, 8):
+            done, errors = _load(host, int(port), connections, seconds)
+            print(f"live server, {connections} connection(s): {done / seconds:,.0f} "
+                  f"client_credentials tokens/s ({errors} errors)")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def cold_start(runs: int) -> None:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            url = next(line.split()[-1] for line in proc.stdout if line.startswith("Listening on"))
+            with urlopen(url + "/default/.well-known/openid-configuration") as response:
+                response.read()
+            times.append(time.perf_counter() - start)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"cold start of `mockauth serve` until discovery answers: median "
+          f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f}, {runs} runs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    quick = args.quick
+    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
+    fixture_overhead(200, 2 if quick else 5)
+    in_process(500 if quick else 3000)
+    live_server(1.0 if quick else 3.0)
+    cold_start(3 if quick else 10)
+
+
+if __name__ == "__main__":
+    main()

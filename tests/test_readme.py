@@ -1,0 +1,96 @@
+"""Every example in the README runs, so the README stays true."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+BLOCKS = [(lang, body) for lang, body in BLOCK.findall(README)]
+PYTHON = [body for lang, body in BLOCKS if lang == "python"]
+PYTEST_EXAMPLES = [b for b in PYTHON if "def test_" in b]
+SCRIPTS = [b for b in PYTHON if "def test_" not in b]
+DEFAULT_URL = "http://localhost:8080"
+
+
+@contextmanager
+def demo_server() -> Iterator[str]:
+    """`mockauth serve` on its built-in config, on a free port; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Listening on"))
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(PYTEST_EXAMPLES) >= 3
+    assert len(SCRIPTS) >= 2
+    assert any("curl" in body for lang, body in BLOCKS if lang == "sh")
+
+
+@pytest.mark.parametrize("index", range(len(PYTEST_EXAMPLES)))
+def test_pytest_examples(index: int, pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_example=PYTEST_EXAMPLES[index])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=PYTEST_EXAMPLES[index].count("def test_"))
+
+
+@pytest.mark.parametrize("index", range(len(SCRIPTS)))
+def test_python_examples(index: int, tmp_path: Path) -> None:
+    with demo_server() as url:
+        source = SCRIPTS[index].replace(DEFAULT_URL, url)
+        script = tmp_path / "example.py"
+        script.write_text(source)
+        run = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+        )
+    assert run.returncode == 0, run.stderr
+
+
+def test_tutorial_prints_what_it_says(tmp_path: Path) -> None:
+    tutorial = next(b for b in SCRIPTS if "POST client_credentials" in b)
+    with demo_server() as url:
+        script = tmp_path / "tutorial.py"
+        script.write_text(tutorial.replace(DEFAULT_URL, url))
+        run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                             timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "Bearer 3600 openid read"
+    assert lines[1] == "200 {'sub': 'demo-service'}"
+
+
+def test_curl_examples(tmp_path: Path) -> None:
+    shell = next(body for lang, body in BLOCKS if lang == "sh" and "curl" in body)
+    with demo_server() as url:
+        run = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", shell.replace(DEFAULT_URL, url)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert f'"issuer":"{url}/default"' in out
+    assert '"token_type":"Bearer"' in out
+    assert '"sub":"alice"' in out and '"email":"alice@example.com"' in out
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    command = re.search(r"<!-- test-command -->\n```sh\n(.*?)\n```", README, re.S)
+    assert command is not None
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci  # .ci/run extracts and runs that very block

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, TextIO
 
 from .config import ServerConfig, load_config
-from .errors import ConfigError
+from .errors import ConfigError, MockauthError
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -123,6 +123,10 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         )
     try:
         providers = [Provider(issuer) for issuer in issuers]
+    except MockauthError as exc:  # users that clash: only the provider can tell
+        print(f"mockauth: error: {args.config or 'demo config'}: {exc}", file=err)
+        return 2
+    try:
         server = LiveServer(
             providers, host=host, port=port, public_url=args.public_url, quiet=not args.verbose
         ).start()
@@ -136,7 +140,8 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
-        _banner(server.url, providers, out)
+        bound = f"[{host}]" if ":" in host else host  # server.url may be --public-url
+        _banner(f"http://{bound}:{server.port}", providers, out)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -41,6 +41,7 @@ class Client:
     default_scope: str = ""
     audience: tuple[str, ...] = ()
     token_endpoint_auth_method: str | None = None
+    id_token_signed_response_alg: str | None = None
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
     name: str | None = None
 
@@ -64,17 +65,21 @@ class Client:
         """
         if uri in self.redirect_uris:
             return True
-        parts = urlsplit(uri)
-        if parts.scheme != "http" or not _is_loopback_ip(parts.hostname):
+        # urlsplit() silently drops tabs, CR/LF and leading controls: such a URI is never exact.
+        if any(c <= " " or c == "\x7f" for c in uri):
             return False
         try:
+            parts = urlsplit(uri)
             parts.port  # noqa: B018 - raises on a malformed port
-        except ValueError:
+        except ValueError:  # "http://[::1" and the like
+            return False
+        # urlsplit() lower-cases the scheme; "HTTP://" is not the registered string.
+        if not uri.startswith("http://") or not _is_loopback_ip(parts.hostname):
             return False
         for registered in self.redirect_uris:
             reg = urlsplit(registered)
             if (
-                reg.scheme == "http"
+                registered.startswith("http://")
                 and reg.hostname == parts.hostname
                 and (reg.path, reg.query) == (parts.path, parts.query)
                 and not parts.fragment

@@ -112,6 +112,7 @@ class ClientConfig:
     default_scope: str = ""
     audience: tuple[str, ...] = ()
     token_endpoint_auth_method: AuthMethod | None = None
+    id_token_signed_response_alg: SigningAlg | None = None
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
     name: str | None = None
 
@@ -305,6 +306,20 @@ def _describe(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
+def _check_json(value: Any, key: str) -> None:
+    # Claims end up in JSON responses: a TOML/YAML date or a Python object would be a 500 later.
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ConfigError(key, f"keys must be strings, got {_describe(k)}")
+            _check_json(v, f"{key}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json(v, f"{key}[{i}]")
+    elif value is not None and not isinstance(value, str | int | float):
+        raise ConfigError(key, f"expected a JSON value (quote dates), got {_describe(value)}")
+
+
 def _join(prefix: str, key: str) -> str:
     if not prefix:
         return key
@@ -347,9 +362,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     if origin in (Mapping, dict) or hint is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(key, f"expected a table/object, got {_describe(value)}")
-        for k in value:
-            if not isinstance(k, str):
-                raise ConfigError(key, f"keys must be strings, got {_describe(k)}")
+        _check_json(value, key)
         return dict(value)
     if hint is bool:
         if not isinstance(value, bool):
@@ -373,7 +386,12 @@ def _build(cls: type[T], data: Any, prefix: str) -> T:
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     data = dict(data)
     if cls is UserConfig:
-        claims = dict(data.get("claims") or {})
+        given = data.get("claims")
+        if given is not None and not isinstance(given, Mapping):
+            raise ConfigError(
+                _join(prefix, "claims"), f"expected a table/object, got {_describe(given)}"
+            )
+        claims = dict(given or {})
         for name in [k for k in data if k in STANDARD_CLAIMS]:
             claims[name] = data.pop(name)
         if claims:
@@ -381,7 +399,8 @@ def _build(cls: type[T], data: Any, prefix: str) -> T:
     values: dict[str, Any] = {}
     for name, value in data.items():
         if not isinstance(name, str) or name not in names:
-            close = difflib.get_close_matches(str(name), names, n=1)
+            known = [*names, *sorted(STANDARD_CLAIMS)] if cls is UserConfig else names
+            close = difflib.get_close_matches(str(name), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(_join(prefix, str(name)), f"unknown key{hint}")
         values[name] = _convert(hints[name], value, _join(prefix, name))
@@ -437,6 +456,8 @@ def load_config(path: str | Path) -> ServerConfig:
         data = _read(path)
     except OSError as exc:
         raise ConfigError("", f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"not UTF-8 text: {exc}", source=str(path)) from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request as _Request
 from werkzeug.wrappers import Response
 
@@ -107,7 +107,14 @@ def form_params(request: Request) -> Params:
     if not is_form(request):
         shown = request.mimetype or "none"
         raise InvalidRequest(f"the body must be application/x-www-form-urlencoded, not {shown}")
+    length = request.environ.get("CONTENT_LENGTH", "").strip()
+    if length and not (length.isascii() and length.isdigit()):
+        # werkzeug reads a negative or non-numeric Content-Length as 0 (RFC 9112 §6.3: 400).
+        raise InvalidRequest("Content-Length must be a non-negative integer")
     try:
+        # A chunked body is cut at MAX_BODY without an error by werkzeug: refuse it instead.
+        if request.content_length is None and len(request.get_data()) >= MAX_BODY:
+            raise RequestEntityTooLarge()
         return Params(request.form)
     except HTTPException as exc:
         raise _from_http(exc) from None

@@ -150,7 +150,7 @@ class Provider:
             response_modes_supported=["query", "fragment", "form_post"],
             grant_types_supported=list(ALL_GRANTS),
             subject_types_supported=["public"],
-            id_token_signing_alg_values_supported=[self.keys.default_alg],
+            id_token_signing_alg_values_supported=self.id_token_algs(),
             token_endpoint_auth_methods_supported=[
                 "client_secret_basic",
                 "client_secret_post",
@@ -173,10 +173,24 @@ class Provider:
             request_uri_parameter_supported=False,
             authorization_response_iss_parameter_supported=True,
         )
-        return doc
+        # OIDC Discovery §3 / RFC 8414 §2: omit a list rather than publish it empty.
+        return {k: v for k, v in doc.items() if v != []}
+
+    def id_token_algs(self) -> list[str]:
+        """ID-token algorithms in use: the provider's, RS256 (OIDC Discovery §3
+        requires it) and any a client registered as ``id_token_signed_response_alg``.
+        """
+        registered = [c.id_token_signed_response_alg for c in self._clients.values()]
+        algs = [self.keys.default_alg, "RS256", *(a for a in registered if a)]
+        return list(dict.fromkeys(algs))
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The public JWK Set published at ``jwks_uri`` (RFC 7517 §5)."""
+        """The public JWK Set published at ``jwks_uri`` (RFC 7517 §5): a key for
+        every asymmetric algorithm tokens may be signed with.
+        """
+        for alg in self.id_token_algs():
+            if alg != "HS256":
+                self.keys.active(alg)
         return self.keys.jwks()
 
     def rotate_keys(self, alg: str | None = None) -> SigningKey:
@@ -228,6 +242,7 @@ class Provider:
                 default_scope=cfg.default_scope,
                 audience=cfg.audience,
                 token_endpoint_auth_method=cfg.token_endpoint_auth_method,
+                id_token_signed_response_alg=cfg.id_token_signed_response_alg,
                 extra_claims=dict(cfg.extra_claims),
                 name=cfg.name,
             )
@@ -237,6 +252,11 @@ class Provider:
     def get_client(self, client_id: str) -> Client | None:
         """The client registered as ``client_id``, or ``None``."""
         return self._clients.get(client_id)
+
+    def client_secret(self, client_id: str) -> str | None:
+        """The secret of a registered client (``None`` for public or unknown clients)."""
+        client = self._clients.get(client_id)
+        return client.client_secret if client is not None else None
 
     def client(self, client_id: str) -> Client:
         """The client registered as ``client_id``; :class:`UnknownClientError` otherwise."""

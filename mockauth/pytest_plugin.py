@@ -80,13 +80,17 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
     value, else ``ProviderConfig()``.
     """
     from .config import ProviderConfig
+    from .errors import ConfigError
 
     option = request.config.getoption("mockauth_config") or request.config.getini("mockauth_config")
     if option:
         path = Path(option)
         if not path.is_absolute():
             path = request.config.rootpath / path
-        return _load(path)
+        try:
+            return _load(path)
+        except ConfigError as exc:
+            raise pytest.fail.Exception(f"mockauth_config: {exc}", pytrace=False) from None
     return _DEFAULT.get("config") or _DEFAULT.setdefault("config", ProviderConfig())
 
 
@@ -126,14 +130,20 @@ def mockauth(
     ``@pytest.mark.mockauth(...)`` or by overriding ``mockauth_config``.
     Unexpected errors inside the provider fail the test at teardown.
     """
+    from .errors import ConfigError
     from .provider import Provider
 
     config = mockauth_config
     markers = list(request.node.iter_markers("mockauth"))
     if markers:
         base = request.path.parent
-        for marker in reversed(markers):  # the closest marker wins
-            config = _apply_marker(config, marker, base)
+        try:
+            for marker in reversed(markers):  # the closest marker wins
+                config = _apply_marker(config, marker, base)
+        except ConfigError as exc:  # a typo in the marker: name the key, skip the traceback
+            raise pytest.fail.Exception(f"@pytest.mark.mockauth: {exc}", pytrace=False) from None
+        except pytest.UsageError as exc:
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
     provider = Provider(config)
     mockauth_server.mount(provider)
     try:

@@ -94,13 +94,31 @@ class _Handler(WSGIRequestHandler):
             super().log(type, message, *args)
 
 
+class _BindError(Exception):
+    """Carries a bind error past werkzeug, which turns an ``OSError`` into ``sys.exit(1)``."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
     daemon_threads = True
 
     def __init__(self, host: str, port: int, app: Any, handler: type[_Handler]) -> None:
-        super().__init__(host, port, app, handler=handler)
+        # Made first: werkzeug calls server_close() when binding fails.
         self._wake_r, self._wake_w = socket.socketpair()
+        try:
+            super().__init__(host, port, app, handler=handler)
+        except _BindError as exc:
+            raise exc.error from None
         self._stopping = False
+
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as exc:
+            raise _BindError(exc) from exc
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         with selectors.DefaultSelector() as selector:

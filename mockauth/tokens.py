@@ -65,9 +65,22 @@ class TokenService:
         self.config = config
 
     def _sign(self, claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
-        return jwt.encode(
-            dict(claims), key.key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ}
-        )
+        headers = {"kid": key.kid, "typ": typ} if key.kid else {"typ": typ}
+        return jwt.encode(dict(claims), key.key, algorithm=key.alg, headers=headers)
+
+    def id_token_key(self, alg: str | None, client_secret: str | None) -> SigningKey:
+        """The key an ID token is signed with.
+
+        HS256 ID tokens are keyed with the client's secret (OIDC Core §10.1) and
+        carry no ``kid``; a client without a secret gets RS256 instead, which
+        every OpenID provider supports (OIDC Discovery §3).
+        """
+        alg = alg or self.keys.default_alg
+        if alg == "HS256":
+            if client_secret:
+                return SigningKey("", "HS256", client_secret.encode(), None)
+            alg = "RS256"
+        return self.keys.active(alg)
 
     def access_token(
         self,
@@ -143,9 +156,7 @@ class TokenService:
 
         With HS256 the client's secret is the key (OIDC Core §10.1).
         """
-        key = self.keys.active(alg)
-        if key.alg == "HS256" and client_secret:
-            key = SigningKey(key.kid, "HS256", client_secret.encode(), None)
+        key = self.id_token_key(alg, client_secret)
         iat = int(self.clock.now())
         body: dict[str, Any] = dict(claims or {})
         body.update(
@@ -217,30 +228,44 @@ class TokenService:
         return record
 
     def decode(
-        self, token: str, *, verify_exp: bool = True, audience: str | None = None
+        self,
+        token: str,
+        *,
+        verify_exp: bool = True,
+        audience: str | None = None,
+        client_secret: Callable[[str], str | None] | None = None,
     ) -> dict[str, Any]:
-        """Verify a JWT signed by one of this provider's keys and return its claims."""
+        """Verify a JWT signed by one of this provider's keys and return its claims.
+
+        With ``client_secret`` (a look-up by client id), an HS256 token without
+        ``kid`` is verified with the secret of the client it is for: an ID
+        token keyed as OIDC Core §10.1 says.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("the token is not a well-formed JWT") from None
         kid = header.get("kid")
         alg = header.get("alg")
-        if not isinstance(kid, str) or not isinstance(alg, str):
-            raise InvalidToken("the token header lacks kid or alg")
         crit = header.get("crit")
         if crit is not None and (not isinstance(crit, list) or set(crit) - _UNDERSTOOD_CRIT):
             raise InvalidToken(
                 "the token has critical header parameters this server does not understand"
             )
-        key = self.keys.get(kid)
-        if key is None or key.symmetric or key.alg != alg:
-            raise InvalidToken("the token is not signed by a key of this issuer")
+        if alg == "HS256" and kid is None and client_secret is not None:
+            verify_key: Any = _client_secret_key(token, client_secret)
+        else:
+            if not isinstance(kid, str) or not isinstance(alg, str):
+                raise InvalidToken("the token header lacks kid or alg")
+            key = self.keys.get(kid)
+            if key is None or key.alg != alg:
+                raise InvalidToken("the token is not signed by a key of this issuer")
+            verify_key = key.verify_key
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key.verify_key,
-                algorithms=[key.alg],
+                verify_key,
+                algorithms=[alg],
                 issuer=self._issuer(),
                 audience=audience,
                 options={
@@ -269,3 +294,16 @@ class TokenService:
         if record is None or record.opaque is not None:
             raise InvalidToken("this provider did not issue the token")
         return record
+
+
+def _client_secret_key(token: str, client_secret: Callable[[str], str | None]) -> bytes:
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise InvalidToken("the token is not a well-formed JWT") from None
+    aud = unverified.get("aud")
+    client_id = unverified.get("azp") or (aud[0] if isinstance(aud, list) and aud else aud)
+    secret = client_secret(client_id) if isinstance(client_id, str) else None
+    if not secret:
+        raise InvalidToken("the token is not signed by a key of this issuer")
+    return secret.encode()

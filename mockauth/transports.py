@@ -184,25 +184,30 @@ class RequestsAdapter(_RequestsBase):
             preload_content=False,
             decode_content=False,
             request_url=request.url,
+            request_method=request.method,  # HEAD: no body despite Content-Length
+            # requests reads Set-Cookie from here into response.cookies and the session's jar
+            original_response=_Original(request.method or "GET", headers),  # type: ignore[arg-type]
         )
         response: requests.Response = self._builder.build_response(request, raw)
-        host = urlsplit(request.url or "").hostname or ""
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                _store_cookie(response.cookies, value, host)
         return response
 
     def close(self) -> None:
         self._builder.close()
 
 
-def _store_cookie(jar: Any, header: str, host: str) -> None:
-    from http.cookies import SimpleCookie
+class _Original:
+    """The ``http.client`` response requests and urllib3 expect behind a raw response."""
 
-    parsed: SimpleCookie = SimpleCookie()
-    parsed.load(header)
-    for morsel in parsed.values():
-        if morsel["max-age"] == "0" or morsel["expires"].startswith("Thu, 01 Jan 1970"):
-            jar.set(morsel.key, None, domain=host, path=morsel["path"] or "/")
-        else:
-            jar.set(morsel.key, morsel.value, domain=host, path=morsel["path"] or "/")
+    def __init__(self, method: str, headers: Iterable[tuple[str, str]]) -> None:
+        from http.client import HTTPMessage
+
+        self._method = method
+        self.msg = HTTPMessage()
+        for name, value in headers:
+            self.msg[name] = value  # repeated headers (Set-Cookie) are all kept
+
+    def isclosed(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass

@@ -40,13 +40,17 @@ RESPONSE_MODES = ("query", "fragment", "form_post")
 class _Page(Exception):
     """An error that must not be redirected."""
 
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 def _params(request: Request) -> Params:
     if request.method == "POST":
         try:
             return form_params(request)
         except OAuthError as exc:
-            raise _Page(exc.description or exc.error) from None
+            raise _Page(exc.description or exc.error, exc.status_code) from None
     return query_params(request)
 
 
@@ -76,7 +80,7 @@ def handle(provider: Provider, request: Request) -> Response:
         params = _params(request)
         client, redirect_uri = _client_and_redirect(provider, params)
     except _Page as exc:
-        return html_page("Invalid authorization request", str(exc), 400)
+        return html_page("Invalid authorization request", str(exc), exc.status)
     state = params.get("state") if "state" not in params.duplicates else None
     mode = params.get("response_mode")
     reply_mode = (
@@ -180,7 +184,7 @@ def _approve(
 def _max_age(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 10:
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
         raise InvalidRequest("max_age must be a non-negative integer")
     return int(value)
 
@@ -209,7 +213,8 @@ def _authenticate(
         session is not None
         and session.sub == user.sub
         and "login" not in prompt
-        and (max_age is None or now - session.auth_time <= max_age)
+        # OIDC Core §3.1.2.1: max_age=0 is prompt=login, even within the same second.
+        and (max_age is None or (max_age > 0 and now - session.auth_time <= max_age))
     )
     if reusable:
         assert session is not None

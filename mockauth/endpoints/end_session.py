@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import jwt
+
 from ..clients import Client
 from ..errors import InvalidToken, OAuthError
 from ..http import Params, Request, Response, form_params, html_page, query_params
@@ -23,11 +25,15 @@ def _client(provider: Provider, params: Params) -> Client | None:
     hinted: str | None = None
     if hint is not None:
         try:
-            claims = provider.tokens.decode(hint, verify_exp=False)
+            claims = provider.tokens.decode(
+                hint, verify_exp=False, client_secret=provider.client_secret
+            )
         except InvalidToken as exc:
             raise _Bad(
                 f"id_token_hint is not an ID token of this issuer ({exc.description})"
             ) from None
+        if jwt.get_unverified_header(hint).get("typ") == "at+jwt":  # verified by decode()
+            raise _Bad("id_token_hint is an access token, not an ID token (RFC 8725 §3.11)")
         aud = claims.get("aud")
         found = claims.get("azp") or (aud[0] if isinstance(aud, list) and aud else aud)
         if not isinstance(found, str):
@@ -58,7 +64,8 @@ def handle(provider: Provider, request: Request) -> Response:
                 raise _Bad("post_logout_redirect_uri is not registered for this client")
     except (_Bad, OAuthError) as exc:
         message = exc.description if isinstance(exc, OAuthError) else str(exc)
-        return html_page("Logout failed", message or "invalid request", 400)
+        status = exc.status_code if isinstance(exc, OAuthError) else 400  # 413 stays 413
+        return html_page("Logout failed", message or "invalid request", status)
     sid = request.cookies.get(provider.session_cookie)
     if sid:
         provider.store.end_session(sid)

@@ -52,7 +52,10 @@ def resolve_audience(client: Client, params: Params) -> tuple[str, ...]:
     """
     resources = params.getlist("resource")
     for resource in resources:
-        parts = urlsplit(resource)
+        try:
+            parts = urlsplit(resource)
+        except ValueError:  # "http://[x"
+            raise InvalidTarget("resource is not a URI (RFC 8707 §2)") from None
         if not parts.scheme or parts.fragment or "#" in resource:
             raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 §2)")
     requested = tuple(resources) or tuple((params.get("audience") or "").split())
@@ -136,6 +139,7 @@ def issue_tokens(
             client_secret=client.client_secret,
             sub=sub,
             auth_time=auth_time,
+            alg=client.id_token_signed_response_alg,
             nonce=nonce,
             access_token=access_token,
             sid=sid,

@@ -1,0 +1,416 @@
+"""``mockauth serve`` as users run it: a subprocess on an ephemeral loopback port."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import io
+import json
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from mockauth import Provider, ProviderConfig, load_config
+from mockauth.cli import _is_loopback, build_parser, demo_config, serve
+
+TIMEOUT = 30
+LISTENING = re.compile(r"^Listening on (http://127\.0\.0\.1:(\d+))$")
+PYTHON_M = (sys.executable, "-m", "mockauth")
+SCRIPT = shutil.which("mockauth", path=str(Path(sys.executable).parent))
+
+
+class Served:
+    """A running ``mockauth serve`` process and the banner it printed."""
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        assert self.process.stdout is not None
+        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
+        self.banner: list[str] = []
+        self.text = self.url = ""
+        self.port = 0
+
+    def read_banner(self) -> None:
+        """Read stdout up to "Press Ctrl-C" (with a time limit) and parse the URL."""
+        self.banner = self._read_banner()
+        match = next((LISTENING.match(line) for line in self.banner if LISTENING.match(line)), None)
+        assert match is not None, self.banner
+        self.url, self.port = match[1], int(match[2])
+        self.text = "\n".join(self.banner)
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def _read_banner(self) -> list[str]:
+        lines: list[str] = []
+        while True:
+            try:
+                line = self._lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no 'Press Ctrl-C' within {TIMEOUT}s: {lines}") from None
+            if line is None:
+                self.process.wait(timeout=TIMEOUT)
+                raise AssertionError(f"exited {self.process.returncode} early: {lines}")
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                return lines
+
+    def stop(self, signum: int) -> tuple[int, str, str]:
+        """Send ``signum``; the exit code, the rest of stdout and all of stderr."""
+        self.process.send_signal(signum)
+        returncode = self.process.wait(timeout=TIMEOUT)
+        rest: list[str] = []
+        while (line := self._lines.get(timeout=TIMEOUT)) is not None:
+            rest.append(line)
+        assert self.process.stderr is not None
+        return returncode, "\n".join(rest), self.process.stderr.read()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=TIMEOUT)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    """Start ``mockauth serve --port 0 ARGS...``; every process is killed at the end."""
+    started: list[Served] = []
+
+    def _start(*args: str, command: tuple[str, ...] = PYTHON_M) -> Served:
+        served = Served([*command, "serve", "--port", "0", *args], tmp_path)
+        started.append(served)
+        served.read_banner()
+        return served
+
+    try:
+        yield _start
+    finally:
+        for served in started:
+            served.kill()
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PYTHON_M, *args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT
+    )
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        return json.load(response)
+
+
+def client_credentials(token_endpoint: str, client_id: str, secret: str) -> int:
+    body = urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    ).encode()
+    try:
+        with urllib.request.urlopen(token_endpoint, data=body, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+# --- the banner and the demo config ------------------------------------------------------------
+
+
+def test_banner_and_discovery(start: Any) -> None:
+    served = start()
+    assert "TEST ONLY" in served.banner[0]
+    assert served.port > 0
+    issuer = f"{served.url}/default"
+    assert f"Issuer {issuer}" in served.banner
+    doc = get_json(f"{issuer}/.well-known/openid-configuration")
+    assert doc["issuer"] == issuer
+    assert get_json(f"{served.url}/.well-known/oauth-authorization-server/default") == doc
+
+
+def test_banner_shows_the_demo_credentials_and_they_work(start: Any) -> None:
+    served = start()
+    demo = demo_config().issuers[0]
+    assert demo.clients
+    for client in demo.clients:
+        assert f"client     {client.client_id}  (" in served.text
+        if client.client_secret:
+            assert f"secret   {client.client_secret}" in served.text
+    for user in demo.users:
+        assert f"user       {user.username}" in served.text
+    service = next(c for c in demo.clients if c.grant_types == ("client_credentials",))
+    assert service.client_id
+    assert service.client_secret
+    token = f"{served.url}/default/token"
+    assert client_credentials(token, service.client_id, service.client_secret) == 200
+    assert client_credentials(token, service.client_id, "wrong-secret") == 401
+
+
+def test_sigterm_exits_cleanly(start: Any) -> None:
+    served = start()
+    returncode, rest, stderr = served.stop(signal.SIGTERM)
+    assert returncode == 0
+    assert "stopped" in rest
+    assert "Traceback" not in stderr
+    assert "warning" not in stderr  # 127.0.0.1 is loopback
+
+
+def test_ctrl_c_exits_cleanly(start: Any) -> None:
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored here, and a child process inherits that")
+    served = start()
+    returncode, rest, stderr = served.stop(signal.SIGINT)
+    assert returncode == 0
+    assert "stopped" in rest
+    assert "Traceback" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+
+
+# --- --config, --seed, --public-url ---------------------------------------------------------------
+
+MULTI = """
+[[issuers]]
+issuer_id = "a"
+
+[[issuers.clients]]
+client_id = "client-a"
+client_secret = "secret-a"
+grant_types = ["client_credentials"]
+
+[[issuers]]
+issuer_id = "b"
+
+[[issuers.clients]]
+client_id = "client-b"
+client_secret = "secret-b"
+grant_types = ["client_credentials"]
+"""
+
+
+def test_config_with_two_issuers_serves_both(start: Any, tmp_path: Path) -> None:
+    served = start("--config", str(write(tmp_path / "multi.toml", MULTI)))
+    for name in ("a", "b"):
+        issuer = f"{served.url}/{name}"
+        assert f"Issuer {issuer}" in served.banner
+        assert f"client     client-{name}  (confidential)" in served.text
+        assert f"    secret   secret-{name}" in served.text
+        doc = get_json(f"{issuer}/.well-known/openid-configuration")
+        assert doc["issuer"] == issuer
+        assert client_credentials(doc["token_endpoint"], f"client-{name}", f"secret-{name}") == 200
+    # Each issuer knows only its own clients.
+    assert client_credentials(f"{served.url}/a/token", "client-b", "secret-b") == 401
+    assert get_json(served.url + "/")["issuers"] == [f"{served.url}/a", f"{served.url}/b"]
+    assert "default" not in served.text
+
+
+def test_a_relative_config_path_is_read_from_the_cwd(start: Any, tmp_path: Path) -> None:
+    write(tmp_path / "multi.toml", MULTI)
+    served = start("--config", "multi.toml")
+    assert f"Issuer {served.url}/a" in served.banner
+
+
+SEEDED = """
+fake_users = 2
+
+[[clients]]
+redirect_uris = ["http://127.0.0.1:5000/cb"]
+"""
+
+
+def test_seed_changes_generated_identities(start: Any, tmp_path: Path) -> None:
+    path = write(tmp_path / "seeded.toml", SEEDED)
+    config = load_config(path).issuers[0]
+    banners = {}
+    for seed in (1, 2):
+        served = start("--config", str(path), "--seed", str(seed))
+        expected = Provider(config, seed=seed)
+        for client in expected.clients:
+            assert f"client     {client.client_id}  (confidential)" in served.text
+            assert f"    secret   {client.client_secret}" in served.text
+        for user in expected.users:
+            assert f"  user       {user.username}  (sub {user.sub})" in served.text
+        banners[seed] = [line for line in served.banner if line.lstrip().startswith("client")]
+    assert banners[1] != banners[2]
+
+
+def test_without_seed_the_config_seed_is_used(start: Any, tmp_path: Path) -> None:
+    path = write(tmp_path / "seeded.toml", "seed = 7\n" + SEEDED)
+    served = start("--config", str(path))
+    expected = Provider(ProviderConfig.from_file(path))
+    assert f"client     {expected.clients[0].client_id}  (confidential)" in served.text
+
+
+def test_public_url_is_the_issuer_base(start: Any) -> None:
+    served = start("--public-url", "http://mockauth.test:9999/")
+    assert "Issuer http://mockauth.test:9999/default" in served.banner
+    doc = get_json(f"{served.url}/default/.well-known/openid-configuration")
+    assert doc["issuer"] == "http://mockauth.test:9999/default"
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key"),
+    [
+        ("bad.toml", '[[clients]]\nredirect_uris = ["/cb"]\n', "clients[0].redirect_uris[0]"),
+        ("bad.toml", "[tokens]\ncode_ttl = 601\n", "tokens.code_ttl"),
+        ("bad.json", '{"issuers": [{"sede": 1}]}', "issuers[0].sede"),
+        ("bad.toml", 'seed = 1\n[[issuers]]\nissuer_id = "a"\n', "seed"),
+        ("bad.toml", "seed = = 1\n", "invalid TOML"),
+        ("bad.ini", "seed = 1\n", "unknown file type"),
+    ],
+)
+def test_a_bad_config_exits_2_naming_the_key(
+    tmp_path: Path, name: str, text: str, key: str
+) -> None:
+    write(tmp_path / name, text)
+    result = run("serve", "--port", "0", "--config", name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mockauth: error: {name}: ")
+    assert key in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Listening" not in result.stdout
+
+
+def test_a_missing_config_exits_2(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", "--config", "absent.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "absent.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_clashing_users_exit_2_without_a_traceback(tmp_path: Path) -> None:
+    write(
+        tmp_path / "clash.toml",
+        """
+        [[users]]
+        username = "a"
+        sub = "same"
+
+        [[users]]
+        username = "b"
+        sub = "same"
+        """,
+    )
+    result = run("serve", "--port", "0", "--config", "clash.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockauth: error: clash.toml: ")
+    assert "'b'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_exits_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert "in use" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = run(cwd=tmp_path)
+    assert result.returncode == 2
+    assert "usage: mockauth" in result.stderr
+
+
+# --- wide hosts ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert _is_loopback(host) is loopback
+
+
+def test_a_wide_host_is_warned_about() -> None:
+    # 192.0.2.1 (TEST-NET-1, RFC 5737) is not this machine's: the warning is printed,
+    # then the bind fails, so nothing is exposed and no traffic is sent.
+    args = build_parser().parse_args(["serve", "--host", "192.0.2.1", "--port", "0"])
+    out, err = io.StringIO(), io.StringIO()
+    assert serve(args, out, err) == 2
+    assert "warning: binding 192.0.2.1" in err.getvalue()
+    assert "TEST-ONLY" in err.getvalue()
+    assert "cannot serve on 192.0.2.1:0" in err.getvalue()
+
+
+def test_a_loopback_host_is_not_warned_about(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = argparse.Namespace(
+            config=None, host="127.0.0.1", port=port, seed=None, public_url=None, verbose=False
+        )
+        out, err = io.StringIO(), io.StringIO()
+        assert serve(args, out, err) == 2  # the port is taken: it stops before serving
+    assert "warning" not in err.getvalue()
+
+
+# --- version and console script -------------------------------------------------------------------
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"mockauth {importlib.metadata.version('mockauth')}"
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    assert SCRIPT is not None, f"no mockauth script beside {sys.executable}"
+    result = subprocess.run(
+        [SCRIPT, "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("mockauth ")
+
+
+def test_console_script_serves(start: Any) -> None:
+    assert SCRIPT is not None
+    served = start(command=(SCRIPT,))
+    doc = get_json(f"{served.url}/default/.well-known/openid-configuration")
+    assert doc["issuer"] == f"{served.url}/default"
+    returncode, rest, _ = served.stop(signal.SIGTERM)
+    assert returncode == 0
+    assert "stopped" in rest

@@ -26,7 +26,8 @@ def demo_server() -> Iterator[str]:
     """`mockauth serve` on its built-in config, on a free port; yields its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -67,8 +68,9 @@ def test_tutorial_prints_what_it_says(tmp_path: Path) -> None:
     with demo_server() as url:
         script = tmp_path / "tutorial.py"
         script.write_text(tutorial.replace(DEFAULT_URL, url))
-        run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                             timeout=60)
+        run = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+        )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0] == "Bearer 3600 openid read"
@@ -80,7 +82,9 @@ def test_curl_examples(tmp_path: Path) -> None:
     with demo_server() as url:
         run = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", shell.replace(DEFAULT_URL, url)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert run.returncode == 0, run.stderr
     out = run.stdout

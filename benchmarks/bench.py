@@ -61,7 +61,10 @@ def _run_suite(root: Path) -> tuple[float, list[float]]:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
-        cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
+        cwd=root,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - start
     per_test: dict[str, float] = {}
@@ -84,10 +87,14 @@ def fixture_overhead(n: int, pairs: int) -> None:
             walls.append((wall_fixture - wall_plain) / n)
             per_test.append(statistics.mean(d_fixture) - statistics.mean(d_plain))
     print(f"fixture overhead ({n} tests, {pairs} pairs):")
-    print(f"  per test, from pytest's per-test durations: {statistics.median(per_test) * 1e3:.3f} ms"
-          f"  (min {min(per_test) * 1e3:.3f})")
-    print(f"  per test, from session wall time (incl. one-time import and server start): "
-          f"{statistics.median(walls) * 1e3:.3f} ms")
+    print(
+        f"  per test, from pytest's per-test durations: {statistics.median(per_test) * 1e3:.3f} ms"
+        f"  (min {min(per_test) * 1e3:.3f})"
+    )
+    print(
+        f"  per test, from session wall time (incl. one-time import and server start): "
+        f"{statistics.median(walls) * 1e3:.3f} ms"
+    )
 
 
 def in_process(requests: int) -> None:
@@ -101,18 +108,22 @@ def in_process(requests: int) -> None:
             http.post(provider.endpoint("token"), data=data, auth=(CLIENT_ID, CLIENT_SECRET))
         start = time.perf_counter()
         for _ in range(requests):
-            response = http.post(provider.endpoint("token"), data=data,
-                                 auth=(CLIENT_ID, CLIENT_SECRET))
+            response = http.post(
+                provider.endpoint("token"), data=data, auth=(CLIENT_ID, CLIENT_SECRET)
+            )
             assert response.status_code == 200, response.text
         elapsed = time.perf_counter() - start
-    print(f"in-process httpx transport: {requests / elapsed:,.0f} client_credentials tokens/s "
-          f"({elapsed / requests * 1e3:.3f} ms each)")
+    print(
+        f"in-process httpx transport: {requests / elapsed:,.0f} client_credentials tokens/s "
+        f"({elapsed / requests * 1e3:.3f} ms each)"
+    )
 
 
 def _start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockauth", "serve", "--port", "0", "--config", str(BENCH_CONFIG)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -124,7 +135,10 @@ def _start_server() -> tuple[subprocess.Popen[str], str]:
 def _load(host: str, port: int, connections: int, seconds: float) -> tuple[int, int]:
     body = "grant_type=client_credentials&scope=read"
     auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {auth}"}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"Basic {auth}",
+    }
     counts = [0] * connections
     errors = [0] * connections
     deadline = time.perf_counter() + seconds
@@ -156,8 +170,10 @@ def live_server(seconds: float) -> None:
         _load(host, int(port), 2, 0.5)  # warm-up
         for connections in (1, 8):
             done, errors = _load(host, int(port), connections, seconds)
-            print(f"live server, {connections} connection(s): {done / seconds:,.0f} "
-                  f"client_credentials tokens/s ({errors} errors)")
+            print(
+                f"live server, {connections} connection(s): {done / seconds:,.0f} "
+                f"client_credentials tokens/s ({errors} errors)"
+            )
     finally:
         proc.terminate()
         proc.wait(10)
@@ -169,7 +185,8 @@ def cold_start(runs: int) -> None:
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stdout is not None
@@ -180,8 +197,10 @@ def cold_start(runs: int) -> None:
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"cold start of `mockauth serve` until discovery answers: median "
-          f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f}, {runs} runs)")
+    print(
+        f"cold start of `mockauth serve` until discovery answers: median "
+        f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f}, {runs} runs)"
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ wake-up socket together, so stopping is immediate.
 
 from __future__ import annotations
 
+import io
 import selectors
 import socket
 import sys
@@ -80,10 +81,138 @@ class Dispatcher:
         return self.handle(Request(environ))(environ, start_response)
 
 
+#: Unread request bytes drained to keep a connection alive; more closes it.
+_DRAIN_LIMIT = 64 * 1024
+
+
+class _Body(io.RawIOBase):
+    """The request body: at most Content-Length bytes of the connection, counted,
+    so that what the application leaves unread can be drained afterwards.
+    """
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream = stream
+        self.remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.remaining <= 0:
+            return 0
+        view = memoryview(buffer)[: self.remaining]
+        count = self._stream.readinto(view)
+        if not count:
+            self.remaining = 0  # the peer closed early
+            return 0
+        self.remaining -= count
+        return int(count)
+
+    def drain(self) -> bool:
+        """Read and drop what is left; ``False`` when too much is left to bother."""
+        if self.remaining > _DRAIN_LIMIT:
+            return False
+        while self.remaining > 0 and self.read(min(self.remaining, 16384)):
+            pass
+        return self.remaining == 0
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None:
+        return 0
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 class _Handler(WSGIRequestHandler):
-    """werkzeug's handler without a log line per request."""
+    """werkzeug's request parsing with keep-alive and no log line per request.
+
+    werkzeug's own ``run_wsgi`` closes every connection, because
+    ``http.server`` cannot skip a request body the application left unread
+    (and it reads the socket dry after each response to make sure). This
+    handler counts the body and drains what is left, so one connection
+    carries many requests, as real clients expect of a provider.
+    """
 
     quiet = True
+    _body: _Body | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes: no Nagle delay between them.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def make_environ(self) -> WSGIEnvironment:
+        environ = super().make_environ()
+        self._body = None
+        if not environ.get("wsgi.input_terminated"):  # chunked bodies close the connection
+            length = _content_length(environ.get("CONTENT_LENGTH"))
+            if length is not None:
+                self._body = _Body(self.rfile, length)
+                environ["wsgi.input"] = self._body
+        return environ
+
+    def _reusable(self) -> bool:
+        body = self._body
+        return (
+            body is not None
+            and body.remaining <= _DRAIN_LIMIT
+            and self.request_version == "HTTP/1.1"
+            and self.headers.get("Connection", "").lower() != "close"
+        )
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        try:
+            status, headers, body = self._call_app(environ)
+        except Exception as exc:  # a bug below the provider's own error handling
+            self.server.errors.append(exc)  # type: ignore[attr-defined]
+            status, headers = "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]
+            body = b"mockauth: internal error"
+            self.close_connection = True
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        keep_alive = self._reusable() and not self.close_connection
+        try:
+            self.send_response(code, reason)
+            names = set()
+            for name, value in headers:
+                names.add(name.lower())
+                self.send_header(name, value)
+            no_body = self.command == "HEAD" or code < 200 or code in (204, 304)
+            if "content-length" not in names and not no_body:
+                self.send_header("Content-Length", str(len(body)))
+            if not keep_alive:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if not no_body:
+                self.wfile.write(body)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+            return
+        if not keep_alive or self._body is None or not self._body.drain():
+            self.close_connection = True
+
+    def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+        started: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            started[:] = [status, headers]
+            return chunks.append
+
+        result = self.server.app(environ, start_response)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return started[0], started[1], b"".join(chunks)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if not self.quiet:
@@ -113,6 +242,7 @@ class _Server(ThreadedWSGIServer):
         except _BindError as exc:
             raise exc.error from None
         self._stopping = False
+        self.errors: list[BaseException] = []
 
     def server_bind(self) -> None:
         try:
@@ -167,6 +297,7 @@ class LiveServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
+        self._handler_errors: list[BaseException] = []
         self.url = ""
 
     def start(self) -> LiveServer:
@@ -175,6 +306,7 @@ class LiveServer:
             raise MockauthError("the server is already running")
         server = _Server(self.host, self.port, self.dispatcher, self._handler)
         self._server = server
+        self._handler_errors = server.errors
         self.port = server.server_port
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = self._public_url or f"http://{host}:{self.port}"
@@ -223,6 +355,12 @@ class LiveServer:
         if self._thread_error is not None:
             error, self._thread_error = self._thread_error, None
             raise ServerThreadError(f"the server thread died: {error!r}") from error
+        if self._handler_errors:
+            error = self._handler_errors.pop(0)
+            self._handler_errors.clear()
+            raise ServerThreadError(
+                f"the server failed while handling a request: {error!r}"
+            ) from error
         for provider in self.dispatcher.providers:
             provider.raise_errors()
 

@@ -546,7 +546,8 @@ def test_hs256_id_tokens_are_keyed_with_the_client_secret_and_carry_no_kid() -> 
     with provider.httpx_client() as http:
         tokens = code_flow(http, provider, web, login_hint="alice")
     header = jwt.get_unverified_header(tokens["id_token"])
-    assert header["alg"] == "HS256" and "kid" not in header
+    assert header["alg"] == "HS256"
+    assert "kid" not in header
     claims = jwt.decode(tokens["id_token"], WEB_SECRET, algorithms=["HS256"], audience="web")
     assert claims["sub"] == "alice"
 

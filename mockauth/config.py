@@ -83,6 +83,17 @@ def _check_positive(key: str, value: int) -> None:
         raise ConfigError(key, f"must be a positive number of seconds, got {value}")
 
 
+def _check_items(key: str, items: Any, cls: type) -> None:
+    # The constructors take typed objects; plain dicts belong to from_mapping().
+    for i, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise ConfigError(
+                f"{key}[{i}]",
+                f"expected a {cls.__name__}, got {_describe(item)}; "
+                "plain data goes through from_mapping()",
+            )
+
+
 def _first_duplicate(values: list[str]) -> str | None:
     seen: set[str] = set()
     for value in values:
@@ -206,6 +217,12 @@ class ProviderConfig:
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:
+        _check_items("clients", self.clients, ClientConfig)
+        _check_items("users", self.users, UserConfig)
+        if not isinstance(self.tokens, TokenConfig):
+            raise ConfigError(
+                "tokens", "expected a TokenConfig; plain data goes through from_mapping()"
+            )
         if not _ISSUER_ID.match(self.issuer_id):
             raise ConfigError("issuer_id", f"{self.issuer_id!r} must match [A-Za-z0-9._~-]{{1,64}}")
         if self.issuer is not None:
@@ -256,6 +273,7 @@ class ServerConfig:
     issuers: tuple[ProviderConfig, ...] = field(default_factory=lambda: (ProviderConfig(),))
 
     def __post_init__(self) -> None:
+        _check_items("issuers", self.issuers, ProviderConfig)
         if not 0 <= self.port <= 65535:
             raise ConfigError("port", f"{self.port} is not a TCP port")
         if not self.issuers:

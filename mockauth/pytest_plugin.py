@@ -8,6 +8,7 @@ test asks for the fixture, so the plugin costs nothing in other projects.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,7 +80,6 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
     By default: ``--mockauth-config FILE``, else the ``mockauth_config`` ini
     value, else ``ProviderConfig()``.
     """
-    from .config import ProviderConfig
     from .errors import ConfigError
 
     option = request.config.getoption("mockauth_config") or request.config.getini("mockauth_config")
@@ -91,10 +91,14 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
             return _load(path)
         except ConfigError as exc:
             raise pytest.fail.Exception(f"mockauth_config: {exc}", pytrace=False) from None
-    return _DEFAULT.get("config") or _DEFAULT.setdefault("config", ProviderConfig())
+    return _default_config()
 
 
-_DEFAULT: dict[str, ProviderConfig] = {}
+@functools.cache
+def _default_config() -> ProviderConfig:
+    from .config import ProviderConfig
+
+    return ProviderConfig()
 
 
 def _apply_marker(config: ProviderConfig, marker: pytest.Mark, base: Path) -> ProviderConfig:
@@ -154,3 +158,4 @@ def mockauth(
     call = reports.get("call")
     if call is None or call.passed:
         provider.raise_errors()
+        mockauth_server.check()

@@ -945,3 +945,14 @@ def test_example_configs_load(path: Path) -> None:
         provider = Provider(issuer)
         assert provider.issuer_id == issuer.issuer_id
         assert provider.metadata()["issuer"] == provider.issuer
+
+
+def test_typed_constructors_refuse_plain_data_with_a_pointer_to_from_mapping() -> None:
+    with pytest.raises(ConfigError, match=r"clients\[0\]: expected a ClientConfig.*from_mapping"):
+        ProviderConfig(clients=({"client_id": "x"},))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"users\[0\]: expected a UserConfig"):
+        ProviderConfig(users=({"username": "alice"},))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="tokens: expected a TokenConfig"):
+        ProviderConfig(tokens={"signing_alg": "ES256"})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"issuers\[0\]: expected a ProviderConfig"):
+        ServerConfig(issuers=({"issuer_id": "a"},))  # type: ignore[arg-type]

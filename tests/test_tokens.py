@@ -559,3 +559,12 @@ def test_hs256_provider_signs_a_public_clients_id_token_with_rs256() -> None:
         tokens = code_flow(http, provider, spa, login_hint="alice")
     assert jwt.get_unverified_header(tokens["id_token"])["alg"] == "RS256"
     assert decode_id_token(provider, tokens["id_token"], spa)["aud"] == "spa"
+
+
+def test_hs256_access_tokens_verify_with_the_process_secret() -> None:
+    provider, _ = make_provider(tokens={"signing_alg": "HS256"})
+    token = provider.issue_token("alice", audience="api", scope="read")
+    secret = provider.keys.active("HS256").key
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience="api")
+    assert claims["sub"] == "alice"
+    assert all(k["alg"] != "HS256" for k in provider.jwks()["keys"])

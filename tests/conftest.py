@@ -50,6 +50,14 @@ def service(provider: Provider) -> Client:
 
 
 @pytest.fixture
+def other(provider: Provider) -> Client:
+    """A second confidential web client with the same redirect URI as ``web``."""
+    return provider.add_client(
+        client_id="other", client_secret="other-secret-0123456789", redirect_uris=[WEB_REDIRECT]
+    )
+
+
+@pytest.fixture
 def http(provider: Provider) -> Iterator[httpx.Client]:
     """An httpx client answered in-process by ``provider``."""
     with provider.httpx_client() as client:

@@ -55,6 +55,48 @@ def get_code(
     return redirect_params(response)
 
 
+def secret_auth(client: Client) -> tuple[str, str]:
+    """HTTP Basic credentials of a confidential client."""
+    assert client.client_secret is not None
+    return client.client_id, client.client_secret
+
+
+def post_as(
+    http: httpx.Client, provider: Provider, endpoint: str, client: Client, data: dict[str, str]
+) -> httpx.Response:
+    """POST a form to ``endpoint`` as ``client``: Basic auth with a secret, else ``client_id``."""
+    if client.client_secret:
+        return http.post(provider.endpoint(endpoint), data=data, auth=secret_auth(client))
+    return http.post(provider.endpoint(endpoint), data={**data, "client_id": client.client_id})
+
+
+def code_data(client: Client, code: str, verifier: str | None, **extra: str) -> dict[str, str]:
+    """The token request body that redeems ``code`` (no ``code_verifier`` when None)."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uris[0],
+    }
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    data.update(extra)
+    return data
+
+
+def refresh(
+    http: httpx.Client, provider: Provider, client: Client, token: str, **extra: str
+) -> httpx.Response:
+    """A refresh_token grant request by ``client``."""
+    data = {"grant_type": "refresh_token", "refresh_token": token, **extra}
+    return post_as(http, provider, "token", client, data)
+
+
+def userinfo_status(http: httpx.Client, provider: Provider, access_token: str) -> int:
+    """The status of a GET /userinfo with ``access_token`` as the bearer token."""
+    r = http.get(provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {access_token}"})
+    return r.status_code
+
+
 def code_flow(
     http: httpx.Client,
     provider: Provider,
@@ -66,17 +108,6 @@ def code_flow(
     """The whole authorization code flow with PKCE; returns the token response JSON."""
     verifier, challenge = pkce_pair()
     code = get_code(http, provider, client, scope=scope, challenge=challenge, **extra)["code"]
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": client.redirect_uris[0],
-        "code_verifier": verifier,
-    }
-    auth = None
-    if client.client_secret:
-        auth = (client.client_id, client.client_secret)
-    else:
-        data["client_id"] = client.client_id
-    response = http.post(provider.endpoint("token"), data=data, auth=auth)
+    response = post_as(http, provider, "token", client, code_data(client, code, verifier))
     assert response.status_code == 200, response.text
     return response.json()

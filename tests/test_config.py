@@ -40,6 +40,14 @@ def config_error(cls: type[Any], data: dict[str, Any]) -> ConfigError:
     return info.value
 
 
+def load_error(path: Path) -> ConfigError:
+    """The ConfigError ``load_config(path)`` must raise; it names the file as its source."""
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.source == str(path)
+    return info.value
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
@@ -597,10 +605,8 @@ def test_syntax_errors_name_the_file(tmp_path: Path, name: str, text: str, fragm
     if name.endswith(".yaml"):
         pytest.importorskip("yaml")
     path = write(tmp_path / name, text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.source == str(path)
-    assert str(info.value).startswith(f"{path}: {fragment}")
+    error = load_error(path)
+    assert str(error).startswith(f"{path}: {fragment}")
 
 
 @pytest.mark.parametrize(
@@ -615,61 +621,47 @@ def test_validation_errors_in_files_name_file_and_key(tmp_path: Path, name: str,
     if name.endswith(".yml"):
         pytest.importorskip("yaml")
     path = write(tmp_path / name, text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
+    error = load_error(path)
     key = "issuers[0].clients[0].redirect_uris[1]"
-    assert info.value.key == key
-    assert info.value.source == str(path)
-    assert str(info.value).startswith(f"{path}: {key}: ")
+    assert error.key == key
+    assert str(error).startswith(f"{path}: {key}: ")
 
 
 def test_mixing_shorthand_and_issuers_in_a_file(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'seed = 1\n[[issuers]]\nissuer_id = "a"\n')
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.key == "seed"
-    assert info.value.source == str(path)
+    error = load_error(path)
+    assert error.key == "seed"
 
 
 def test_unknown_extension(tmp_path: Path) -> None:
     path = write(tmp_path / "c.ini", "[mockauth]\nseed = 1\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.source == str(path)
-    assert "unknown file type" in str(info.value)
+    error = load_error(path)
+    assert "unknown file type" in str(error)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.source == str(path)
-    assert "cannot read" in str(info.value)
+    error = load_error(path)
+    assert "cannot read" in str(error)
 
 
 def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
     path = tmp_path / "dir.toml"
     path.mkdir()
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.source == str(path)
+    load_error(path)
 
 
 def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_bytes(b'issuer_id = "caf\xe9"\n')
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.source == str(path)
+    load_error(path)
 
 
 @pytest.mark.parametrize(("name", "text"), [("c.json", "[1, 2]"), ("c.json", '"x"')])
 def test_the_top_level_must_be_a_table(tmp_path: Path, name: str, text: str) -> None:
     path = write(tmp_path / name, text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert "top level" in str(info.value)
-    assert info.value.source == str(path)
+    error = load_error(path)
+    assert "top level" in str(error)
 
 
 @pytest.mark.parametrize("name", ["c.toml", "c.yaml", "c.json"])

@@ -9,31 +9,15 @@ import pytest
 
 from mockauth import Client, Provider
 
-from .helpers import WEB_REDIRECT, code_flow
+from .helpers import code_flow, post_as, refresh, secret_auth
 
 INACTIVE = {"active": False}
-
-
-def introspect(
-    http: httpx.Client,
-    provider: Provider,
-    token: str,
-    client: Client | None,
-    **extra: str,
-) -> httpx.Response:
-    data = {"token": token, **extra}
-    auth = None
-    if client is not None and client.client_secret:
-        auth = (client.client_id, client.client_secret)
-    elif client is not None:
-        data["client_id"] = client.client_id
-    return http.post(provider.endpoint("introspect"), data=data, auth=auth)
 
 
 def active(
     http: httpx.Client, provider: Provider, token: str, client: Client, **extra: str
 ) -> dict[str, Any]:
-    r = introspect(http, provider, token, client, **extra)
+    r = post_as(http, provider, "introspect", client, {"token": token, **extra})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/json")
     assert r.headers["cache-control"] == "no-store"
@@ -44,13 +28,6 @@ def active(
 @pytest.fixture
 def tokens(http: httpx.Client, provider: Provider, web: Client) -> dict[str, Any]:
     return code_flow(http, provider, web, scope="openid email", login_hint="bob")
-
-
-@pytest.fixture
-def other(provider: Provider) -> Client:
-    return provider.add_client(
-        client_id="other", client_secret="other-secret-0123456789", redirect_uris=[WEB_REDIRECT]
-    )
 
 
 # --- the caller authenticates -----------------------------------------------
@@ -97,9 +74,7 @@ def test_bearer_token_is_not_client_authentication(
 def test_missing_token_is_invalid_request(
     http: httpx.Client, provider: Provider, web: Client
 ) -> None:
-    r = http.post(
-        provider.endpoint("introspect"), data={}, auth=(web.client_id, web.client_secret or "")
-    )
+    r = http.post(provider.endpoint("introspect"), data={}, auth=secret_auth(web))
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
 
@@ -116,7 +91,7 @@ def test_json_body_is_invalid_request(
     r = http.post(
         provider.endpoint("introspect"),
         json={"token": tokens["access_token"]},
-        auth=(web.client_id, web.client_secret or ""),
+        auth=secret_auth(web),
     )
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
@@ -209,11 +184,7 @@ def test_issued_expired_token_is_exactly_inactive(
 def test_revoked_tokens_are_exactly_inactive(
     http: httpx.Client, provider: Provider, web: Client, tokens: dict[str, Any]
 ) -> None:
-    r = http.post(
-        provider.endpoint("revoke"),
-        data={"token": tokens["refresh_token"]},
-        auth=(web.client_id, web.client_secret or ""),
-    )
+    r = post_as(http, provider, "revoke", web, {"token": tokens["refresh_token"]})
     assert r.status_code == 200
     assert active(http, provider, tokens["refresh_token"], web) == INACTIVE
     assert active(http, provider, tokens["access_token"], web) == INACTIVE
@@ -222,11 +193,7 @@ def test_revoked_tokens_are_exactly_inactive(
 def test_used_refresh_token_is_exactly_inactive(
     http: httpx.Client, provider: Provider, web: Client, tokens: dict[str, Any]
 ) -> None:
-    r = http.post(
-        provider.endpoint("token"),
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        auth=(web.client_id, web.client_secret or ""),
-    )
+    r = refresh(http, provider, web, tokens["refresh_token"])
     assert r.status_code == 200
     assert active(http, provider, tokens["refresh_token"], web) == INACTIVE
     assert active(http, provider, r.json()["refresh_token"], web)["active"] is True

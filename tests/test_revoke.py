@@ -9,19 +9,13 @@ import pytest
 
 from mockauth import Client, Provider
 
-from .helpers import WEB_REDIRECT, code_flow
+from .helpers import code_flow, post_as, refresh, secret_auth, userinfo_status
 
 
 def revoke(
     http: httpx.Client, provider: Provider, token: str, client: Client, **extra: str
 ) -> httpx.Response:
-    data = {"token": token, **extra}
-    if client.client_secret:
-        return http.post(
-            provider.endpoint("revoke"), data=data, auth=(client.client_id, client.client_secret)
-        )
-    data["client_id"] = client.client_id
-    return http.post(provider.endpoint("revoke"), data=data)
+    return post_as(http, provider, "revoke", client, {"token": token, **extra})
 
 
 def assert_revoked_ok(response: httpx.Response) -> None:
@@ -30,29 +24,9 @@ def assert_revoked_ok(response: httpx.Response) -> None:
     assert response.headers.get("cache-control") == "no-store"
 
 
-def userinfo_status(http: httpx.Client, provider: Provider, token: str) -> int:
-    r = http.get(provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {token}"})
-    return r.status_code
-
-
-def refresh(http: httpx.Client, provider: Provider, client: Client, token: str) -> httpx.Response:
-    return http.post(
-        provider.endpoint("token"),
-        data={"grant_type": "refresh_token", "refresh_token": token},
-        auth=(client.client_id, client.client_secret or ""),
-    )
-
-
 @pytest.fixture
 def tokens(http: httpx.Client, provider: Provider, web: Client) -> dict[str, Any]:
     return code_flow(http, provider, web)
-
-
-@pytest.fixture
-def other(provider: Provider) -> Client:
-    return provider.add_client(
-        client_id="other", client_secret="other-secret-0123456789", redirect_uris=[WEB_REDIRECT]
-    )
 
 
 def test_revocation_needs_client_authentication(
@@ -80,9 +54,7 @@ def test_wrong_secret_is_401_and_revokes_nothing(
 def test_missing_token_is_invalid_request(
     http: httpx.Client, provider: Provider, web: Client
 ) -> None:
-    r = http.post(
-        provider.endpoint("revoke"), data={}, auth=(web.client_id, web.client_secret or "")
-    )
+    r = http.post(provider.endpoint("revoke"), data={}, auth=secret_auth(web))
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
 
@@ -172,11 +144,7 @@ def test_revoked_token_is_inactive_at_introspection(
     http: httpx.Client, provider: Provider, web: Client, tokens: dict[str, Any]
 ) -> None:
     assert_revoked_ok(revoke(http, provider, tokens["access_token"], web))
-    r = http.post(
-        provider.endpoint("introspect"),
-        data={"token": tokens["access_token"]},
-        auth=(web.client_id, web.client_secret or ""),
-    )
+    r = post_as(http, provider, "introspect", web, {"token": tokens["access_token"]})
     assert r.json() == {"active": False}
 
 

@@ -15,7 +15,17 @@ import pytest
 
 from mockauth import Client, Provider
 
-from .helpers import WEB_REDIRECT, code_flow, get_code, pkce_pair
+from .helpers import (
+    WEB_REDIRECT,
+    code_data,
+    code_flow,
+    get_code,
+    pkce_pair,
+    post_as,
+    refresh,
+    secret_auth,
+    userinfo_status,
+)
 
 DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
@@ -45,6 +55,31 @@ def post_token(
     return http.post(provider.endpoint("token"), data=data, auth=auth, headers=headers)
 
 
+def post_raw(
+    http: httpx.Client, provider: Provider, client: Client, body: bytes, content_type: str
+) -> httpx.Response:
+    """A token request with a hand-made body and Content-Type, Basic auth as ``client``."""
+    return http.post(
+        provider.endpoint("token"),
+        content=body,
+        headers={"Content-Type": content_type},
+        auth=secret_auth(client),
+    )
+
+
+def client_credentials(
+    http: httpx.Client,
+    provider: Provider,
+    *,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: str,
+) -> httpx.Response:
+    """A client_credentials token request; ``extra`` goes into the form body."""
+    data = {"grant_type": "client_credentials", **extra}
+    return post_token(http, provider, data, auth=auth, headers=headers)
+
+
 def assert_error(response: httpx.Response, error: str, status: int = 400) -> dict[str, Any]:
     """An RFC 6749 §5.2 error: status, JSON, no-store, legal characters."""
     assert response.status_code == status, (response.status_code, response.text)
@@ -66,18 +101,6 @@ def code_request(
     return code, verifier
 
 
-def code_data(client: Client, code: str, verifier: str | None, **extra: str) -> dict[str, str]:
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": client.redirect_uris[0],
-    }
-    if verifier is not None:
-        data["code_verifier"] = verifier
-    data.update(extra)
-    return data
-
-
 def redeem(
     http: httpx.Client,
     provider: Provider,
@@ -86,34 +109,14 @@ def redeem(
     verifier: str | None,
     **extra: str,
 ) -> httpx.Response:
-    data = code_data(client, code, verifier, **extra)
-    if client.client_secret:
-        return post_token(http, provider, data, auth=(client.client_id, client.client_secret))
-    data["client_id"] = client.client_id
-    return post_token(http, provider, data)
-
-
-def refresh(
-    http: httpx.Client, provider: Provider, client: Client, token: str, **extra: str
-) -> httpx.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": token, **extra}
-    if client.client_secret:
-        return post_token(http, provider, data, auth=(client.client_id, client.client_secret))
-    data["client_id"] = client.client_id
-    return post_token(http, provider, data)
-
-
-def userinfo_status(http: httpx.Client, provider: Provider, access_token: str) -> int:
-    r = http.get(provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {access_token}"})
-    return r.status_code
+    return post_as(http, provider, "token", client, code_data(client, code, verifier, **extra))
 
 
 def introspect(http: httpx.Client, provider: Provider, client: Client, token: str) -> Any:
-    assert client.client_secret is not None
     r = http.post(
         provider.endpoint("introspect"),
         data={"token": token},
-        auth=(client.client_id, client.client_secret),
+        auth=secret_auth(client),
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -168,11 +171,10 @@ def test_get_with_valid_parameters_is_still_405(
 def test_json_body_is_invalid_request(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
     r = http.post(
         provider.endpoint("token"),
         json={"grant_type": "client_credentials"},
-        auth=(service.client_id, service.client_secret),
+        auth=secret_auth(service),
     )
     assert_error(r, "invalid_request")
 
@@ -181,34 +183,22 @@ def test_json_body_is_invalid_request(
 def test_non_form_body_is_invalid_request(
     http: httpx.Client, provider: Provider, service: Client, content_type: str
 ) -> None:
-    assert service.client_secret is not None
-    r = http.post(
-        provider.endpoint("token"),
-        content=b"grant_type=client_credentials",
-        headers={"Content-Type": content_type},
-        auth=(service.client_id, service.client_secret),
-    )
+    r = post_raw(http, provider, service, b"grant_type=client_credentials", content_type)
     assert_error(r, "invalid_request")
 
 
 def test_form_body_with_charset_is_accepted(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    r = http.post(
-        provider.endpoint("token"),
-        content=b"grant_type=client_credentials",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
-        auth=(service.client_id, service.client_secret),
-    )
+    content_type = "application/x-www-form-urlencoded; charset=UTF-8"
+    r = post_raw(http, provider, service, b"grant_type=client_credentials", content_type)
     assert_token_response(r)
 
 
 def test_unknown_grant_type_is_unsupported_grant_type(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    auth = (service.client_id, service.client_secret)
+    auth = secret_auth(service)
     for grant in ("magic", "urn:example:grant", "implicit", "Client_Credentials"):
         r = post_token(http, provider, {"grant_type": grant}, auth=auth)
         assert_error(r, "unsupported_grant_type")
@@ -217,34 +207,22 @@ def test_unknown_grant_type_is_unsupported_grant_type(
 def test_missing_grant_type_is_invalid_request(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    r = post_token(http, provider, {}, auth=(service.client_id, service.client_secret))
+    r = post_token(http, provider, {}, auth=secret_auth(service))
     assert_error(r, "invalid_request")
 
 
 def test_duplicate_parameters_are_invalid_request(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    r = http.post(
-        provider.endpoint("token"),
-        content=b"grant_type=client_credentials&grant_type=client_credentials",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        auth=(service.client_id, service.client_secret),
-    )
+    body = b"grant_type=client_credentials&grant_type=client_credentials"
+    r = post_raw(http, provider, service, body, "application/x-www-form-urlencoded")
     assert_error(r, "invalid_request")
 
 
 def test_empty_parameters_are_absent(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials", "scope": "", "extra": "", "code": ""},
-        auth=(service.client_id, service.client_secret),
-    )
+    r = client_credentials(http, provider, scope="", extra="", code="", auth=secret_auth(service))
     assert_token_response(r)
 
 
@@ -256,28 +234,17 @@ def test_error_and_description_use_only_legal_characters(
     http: httpx.Client, provider: Provider, service: Client, web: Client, bad_value: str
 ) -> None:
     """RFC 6749 §5.2: error and error_description are %x20-21 / %x23-5B / %x5D-7E."""
-    assert service.client_secret is not None
     responses = [
         post_token(http, provider, {"grant_type": bad_value}, auth=(service.client_id, "wrong")),
-        post_token(
-            http,
-            provider,
-            {"grant_type": bad_value},
-            auth=(service.client_id, service.client_secret),
-        ),
-        post_token(
-            http,
-            provider,
-            {"grant_type": "client_credentials", "scope": bad_value},
-            auth=(service.client_id, service.client_secret),
-        ),
+        post_token(http, provider, {"grant_type": bad_value}, auth=secret_auth(service)),
+        client_credentials(http, provider, scope=bad_value, auth=secret_auth(service)),
         post_token(
             http,
             provider,
             {"grant_type": "authorization_code", "code": bad_value, "redirect_uri": bad_value},
-            auth=("web", web.client_secret or ""),
+            auth=secret_auth(web),
         ),
-        post_token(http, provider, {"grant_type": "client_credentials", "client_id": bad_value}),
+        client_credentials(http, provider, client_id=bad_value),
     ]
     for r in responses:
         assert r.status_code in (400, 401), r.text
@@ -293,9 +260,7 @@ def test_error_and_description_use_only_legal_characters(
 def test_wrong_secret_via_basic_is_401_with_basic_challenge(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    r = post_token(
-        http, provider, {"grant_type": "client_credentials"}, auth=(service.client_id, "wrong")
-    )
+    r = client_credentials(http, provider, auth=(service.client_id, "wrong"))
     assert_error(r, "invalid_client", 401)
     challenge = r.headers["www-authenticate"]
     assert challenge.startswith("Basic ")
@@ -305,7 +270,7 @@ def test_wrong_secret_via_basic_is_401_with_basic_challenge(
 def test_unknown_client_via_basic_is_401_with_basic_challenge(
     http: httpx.Client, provider: Provider
 ) -> None:
-    r = post_token(http, provider, {"grant_type": "client_credentials"}, auth=("ghost", "x"))
+    r = client_credentials(http, provider, auth=("ghost", "x"))
     assert_error(r, "invalid_client", 401)
     assert r.headers["www-authenticate"].startswith("Basic ")
 
@@ -313,22 +278,14 @@ def test_unknown_client_via_basic_is_401_with_basic_challenge(
 def test_wrong_secret_via_body_is_401(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": service.client_id,
-        "client_secret": "wrong",
-    }
-    assert_error(post_token(http, provider, data), "invalid_client", 401)
+    r = client_credentials(http, provider, client_id=service.client_id, client_secret="wrong")
+    assert_error(r, "invalid_client", 401)
 
 
 def test_secret_via_body_works(http: httpx.Client, provider: Provider, service: Client) -> None:
-    assert service.client_secret is not None
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": service.client_id,
-        "client_secret": service.client_secret,
-    }
-    assert_token_response(post_token(http, provider, data))
+    client_id, client_secret = secret_auth(service)
+    r = client_credentials(http, provider, client_id=client_id, client_secret=client_secret)
+    assert_token_response(r)
 
 
 @pytest.mark.parametrize(
@@ -345,26 +302,21 @@ def test_near_miss_secrets_are_rejected(
     http: httpx.Client, provider: Provider, service: Client, secret_of: Callable[[str], str]
 ) -> None:
     assert service.client_secret is not None
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(service.client_id, secret_of(service.client_secret)),
+    r = client_credentials(
+        http, provider, headers=basic(service.client_id, secret_of(service.client_secret))
     )
     assert_error(r, "invalid_client", 401)
 
 
 def test_no_client_authentication_is_401(http: httpx.Client, provider: Provider) -> None:
-    assert_error(
-        post_token(http, provider, {"grant_type": "client_credentials"}), "invalid_client", 401
-    )
+    assert_error(client_credentials(http, provider), "invalid_client", 401)
 
 
 def test_confidential_client_without_secret_is_401(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    data = {"grant_type": "client_credentials", "client_id": service.client_id}
-    assert_error(post_token(http, provider, data), "invalid_client", 401)
+    r = client_credentials(http, provider, client_id=service.client_id)
+    assert_error(r, "invalid_client", 401)
 
 
 @pytest.mark.parametrize(
@@ -383,9 +335,7 @@ def test_confidential_client_without_secret_is_401(
 def test_malformed_basic_credentials_are_400(
     http: httpx.Client, provider: Provider, header: str
 ) -> None:
-    r = post_token(
-        http, provider, {"grant_type": "client_credentials"}, headers={"Authorization": header}
-    )
+    r = client_credentials(http, provider, headers={"Authorization": header})
     assert_error(r, "invalid_request")
 
 
@@ -394,11 +344,8 @@ def test_other_authorization_schemes_are_rejected(
     http: httpx.Client, provider: Provider, service: Client, scheme: str
 ) -> None:
     assert service.client_secret is not None
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(service.client_id, service.client_secret, scheme=scheme),
+    r = client_credentials(
+        http, provider, headers=basic(service.client_id, service.client_secret, scheme=scheme)
     )
     assert r.status_code in (400, 401)
     assert r.json()["error"] in ("invalid_request", "invalid_client")
@@ -409,11 +356,8 @@ def test_basic_scheme_is_case_insensitive(
     http: httpx.Client, provider: Provider, service: Client, scheme: str
 ) -> None:
     assert service.client_secret is not None
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(service.client_id, service.client_secret, scheme=scheme),
+    r = client_credentials(
+        http, provider, headers=basic(service.client_id, service.client_secret, scheme=scheme)
     )
     assert_token_response(r)
 
@@ -445,12 +389,7 @@ def test_basic_credentials_in_the_encodings_clients_send(
     http: httpx.Client, provider: Provider, odd: Client, encode: Callable[[str], str]
 ) -> None:
     """RFC 6749 §2.3.1 says form-encode; real clients also send raw and quote()-d values."""
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(encode(ODD_ID), encode(ODD_SECRET)),
-    )
+    r = client_credentials(http, provider, headers=basic(encode(ODD_ID), encode(ODD_SECRET)))
     assert_token_response(r)
 
 
@@ -465,11 +404,8 @@ def test_basic_credentials_in_the_encodings_clients_send(
 def test_encoded_basic_credentials_still_need_the_right_secret(
     http: httpx.Client, provider: Provider, odd: Client, encode: Callable[[str], str]
 ) -> None:
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(encode(ODD_ID), encode(ODD_SECRET[:-1] + "x")),
+    r = client_credentials(
+        http, provider, headers=basic(encode(ODD_ID), encode(ODD_SECRET[:-1] + "x"))
     )
     assert_error(r, "invalid_client", 401)
 
@@ -478,11 +414,8 @@ def test_client_id_with_a_colon_works_form_encoded(http: httpx.Client, provider:
     provider.add_client(
         client_id="urn:app:1", client_secret="colon-secret", grant_types=["client_credentials"]
     )
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        headers=basic(quote_plus("urn:app:1"), quote_plus("colon-secret")),
+    r = client_credentials(
+        http, provider, headers=basic(quote_plus("urn:app:1"), quote_plus("colon-secret"))
     )
     assert_token_response(r)
 
@@ -490,34 +423,31 @@ def test_client_id_with_a_colon_works_form_encoded(http: httpx.Client, provider:
 def test_odd_credentials_work_in_the_body(
     http: httpx.Client, provider: Provider, odd: Client
 ) -> None:
-    data = {"grant_type": "client_credentials", "client_id": ODD_ID, "client_secret": ODD_SECRET}
-    assert_token_response(post_token(http, provider, data))
+    r = client_credentials(http, provider, client_id=ODD_ID, client_secret=ODD_SECRET)
+    assert_token_response(r)
 
 
 def test_basic_plus_body_secret_is_400(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    data = {"grant_type": "client_credentials", "client_secret": service.client_secret}
-    r = post_token(http, provider, data, auth=(service.client_id, service.client_secret))
+    client_id, client_secret = secret_auth(service)
+    r = client_credentials(
+        http, provider, auth=(client_id, client_secret), client_secret=client_secret
+    )
     assert_error(r, "invalid_request")
 
 
 def test_body_client_id_differing_from_basic_is_400(
     http: httpx.Client, provider: Provider, service: Client, web: Client
 ) -> None:
-    assert service.client_secret is not None
-    data = {"grant_type": "client_credentials", "client_id": web.client_id}
-    r = post_token(http, provider, data, auth=(service.client_id, service.client_secret))
+    r = client_credentials(http, provider, auth=secret_auth(service), client_id=web.client_id)
     assert_error(r, "invalid_request")
 
 
 def test_body_client_id_equal_to_basic_is_accepted(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    data = {"grant_type": "client_credentials", "client_id": service.client_id}
-    r = post_token(http, provider, data, auth=(service.client_id, service.client_secret))
+    r = client_credentials(http, provider, auth=secret_auth(service), client_id=service.client_id)
     assert_token_response(r)
 
 
@@ -552,16 +482,10 @@ def test_registered_auth_method_is_enforced(http: httpx.Client, provider: Provid
         grant_types=["client_credentials"],
         token_endpoint_auth_method="client_secret_post",
     )
-    r = post_token(
-        http, provider, {"grant_type": "client_credentials"}, auth=("post-only", "post-only-secret")
-    )
+    r = client_credentials(http, provider, auth=("post-only", "post-only-secret"))
     assert_error(r, "invalid_client", 401)
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": "post-only",
-        "client_secret": "post-only-secret",
-    }
-    assert_token_response(post_token(http, provider, data))
+    r = client_credentials(http, provider, client_id="post-only", client_secret="post-only-secret")
+    assert_token_response(r)
 
 
 # --- authorization code -----------------------------------------------------
@@ -613,7 +537,7 @@ def test_missing_code_is_invalid_request(
     http: httpx.Client, provider: Provider, web: Client
 ) -> None:
     data = {"grant_type": "authorization_code", "redirect_uri": WEB_REDIRECT}
-    r = post_token(http, provider, data, auth=(web.client_id, web.client_secret or ""))
+    r = post_token(http, provider, data, auth=secret_auth(web))
     assert_error(r, "invalid_request")
 
 
@@ -627,11 +551,7 @@ def test_concurrent_redemptions_of_one_code_succeed_once(provider: Provider, web
 
         def attempt(_: int) -> httpx.Response:
             barrier.wait(timeout=10)
-            return live.post(
-                provider.endpoint("token"),
-                data=data,
-                auth=(web.client_id, web.client_secret or ""),
-            )
+            return live.post(provider.endpoint("token"), data=data, auth=secret_auth(web))
 
         with ThreadPoolExecutor(n) as pool:
             responses = list(pool.map(attempt, range(n)))
@@ -644,11 +564,8 @@ def test_concurrent_redemptions_of_one_code_succeed_once(provider: Provider, web
 
 
 def test_code_of_another_client_is_invalid_grant(
-    http: httpx.Client, provider: Provider, web: Client
+    http: httpx.Client, provider: Provider, web: Client, other: Client
 ) -> None:
-    other = provider.add_client(
-        client_id="other", client_secret="other-secret-012345", redirect_uris=[WEB_REDIRECT]
-    )
     code, verifier = code_request(http, provider, web)
     assert_error(redeem(http, provider, other, code, verifier), "invalid_grant")
     # The code is burnt: the rightful client cannot use it either afterwards.
@@ -661,7 +578,7 @@ def test_code_with_missing_redirect_uri_is_invalid_grant(
     code, verifier = code_request(http, provider, web)
     data = code_data(web, code, verifier)
     del data["redirect_uri"]
-    r = post_token(http, provider, data, auth=(web.client_id, web.client_secret or ""))
+    r = post_token(http, provider, data, auth=secret_auth(web))
     assert_error(r, "invalid_grant")
 
 
@@ -734,19 +651,18 @@ def test_code_without_challenge_works_without_verifier(
     assert_token_response(redeem(http, provider, web, code, None))
 
 
+@pytest.mark.parametrize(
+    "first_try",
+    [
+        pytest.param(lambda: pkce_pair()[0], id="wrong-verifier"),
+        pytest.param(lambda: None, id="missing-verifier"),
+    ],
+)
 def test_failed_pkce_try_burns_the_code(
-    http: httpx.Client, provider: Provider, spa: Client
+    http: httpx.Client, provider: Provider, spa: Client, first_try: Callable[[], str | None]
 ) -> None:
     code, verifier = code_request(http, provider, spa)
-    assert_error(redeem(http, provider, spa, code, pkce_pair()[0]), "invalid_grant")
-    assert_error(redeem(http, provider, spa, code, verifier), "invalid_grant")
-
-
-def test_missing_verifier_burns_the_code(
-    http: httpx.Client, provider: Provider, spa: Client
-) -> None:
-    code, verifier = code_request(http, provider, spa)
-    assert_error(redeem(http, provider, spa, code, None), "invalid_grant")
+    assert_error(redeem(http, provider, spa, code, first_try()), "invalid_grant")
     assert_error(redeem(http, provider, spa, code, verifier), "invalid_grant")
 
 
@@ -754,11 +670,8 @@ def test_missing_verifier_burns_the_code(
 
 
 def test_refresh_token_is_bound_to_its_client(
-    http: httpx.Client, provider: Provider, web: Client
+    http: httpx.Client, provider: Provider, web: Client, other: Client
 ) -> None:
-    other = provider.add_client(
-        client_id="other", client_secret="other-secret-012345", redirect_uris=[WEB_REDIRECT]
-    )
     tokens = code_flow(http, provider, web)
     assert_error(refresh(http, provider, other, tokens["refresh_token"]), "invalid_grant")
     # The rightful client still can: a foreign try does not burn the token.
@@ -894,7 +807,7 @@ def test_refresh_without_rotation_returns_the_same_token() -> None:
 def test_password_grant_checks_the_password(
     http: httpx.Client, provider: Provider, web: Client
 ) -> None:
-    auth = (web.client_id, web.client_secret or "")
+    auth = secret_auth(web)
     ok = post_token(
         http,
         provider,
@@ -924,7 +837,7 @@ def test_password_grant_by_email(http: httpx.Client, provider: Provider, web: Cl
         http,
         provider,
         {"grant_type": "password", "username": "bob@example.com", "password": "bob-pw"},
-        auth=(web.client_id, web.client_secret or ""),
+        auth=secret_auth(web),
     )
     body = assert_token_response(r)
     assert introspect(http, provider, web, body["access_token"])["sub"] == "bob"
@@ -934,7 +847,7 @@ def test_password_grant_for_user_without_password_is_invalid_grant(
     http: httpx.Client, provider: Provider, web: Client
 ) -> None:
     provider.add_user("nopw", sub="nopw")
-    auth = (web.client_id, web.client_secret or "")
+    auth = secret_auth(web)
     for password in ("x", "None"):
         data = {"grant_type": "password", "username": "nopw", "password": password}
         assert_error(post_token(http, provider, data, auth=auth), "invalid_grant")
@@ -946,20 +859,14 @@ def test_password_grant_for_user_without_password_is_invalid_grant(
 def test_client_credentials_for_public_clients_is_refused(
     http: httpx.Client, provider: Provider, spa: Client
 ) -> None:
-    r = post_token(http, provider, {"grant_type": "client_credentials", "client_id": "spa"})
+    r = client_credentials(http, provider, client_id="spa")
     assert_error(r, "unauthorized_client")
 
 
 def test_client_credentials_token_is_for_the_client(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    assert service.client_secret is not None
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        auth=(service.client_id, service.client_secret),
-    )
+    r = client_credentials(http, provider, auth=secret_auth(service))
     body = assert_token_response(r)
     assert "refresh_token" not in body  # RFC 6749 §4.4.3
     assert "id_token" not in body
@@ -979,12 +886,11 @@ def test_client_credentials_token_is_for_the_client(
 def test_grant_not_registered_for_client_is_unauthorized_client(
     http: httpx.Client, provider: Provider, service: Client, grant: str, extra: dict[str, str]
 ) -> None:
-    assert service.client_secret is not None
     r = post_token(
         http,
         provider,
         {"grant_type": grant, **extra},
-        auth=(service.client_id, service.client_secret),
+        auth=secret_auth(service),
     )
     assert_error(r, "unauthorized_client")
 
@@ -998,9 +904,7 @@ def test_client_credentials_not_registered_is_unauthorized_client(
         grant_types=["authorization_code"],
         redirect_uris=[WEB_REDIRECT],
     )
-    r = post_token(
-        http, provider, {"grant_type": "client_credentials"}, auth=("codeonly", "codeonly-secret")
-    )
+    r = client_credentials(http, provider, auth=("codeonly", "codeonly-secret"))
     assert_error(r, "unauthorized_client")
 
 
@@ -1021,7 +925,7 @@ def test_code_token_response_shape(http: httpx.Client, provider: Provider, web: 
 def test_token_response_for_every_grant_has_the_same_shape(
     http: httpx.Client, provider: Provider, web: Client, service: Client
 ) -> None:
-    auth = (web.client_id, web.client_secret or "")
+    auth = secret_auth(web)
     responses = [
         redeem(http, provider, web, *code_request(http, provider, web)),
         post_token(
@@ -1030,12 +934,7 @@ def test_token_response_for_every_grant_has_the_same_shape(
             {"grant_type": "password", "username": "bob", "password": "bob-pw", "scope": "email"},
             auth=auth,
         ),
-        post_token(
-            http,
-            provider,
-            {"grant_type": "client_credentials", "scope": "read write"},
-            auth=(service.client_id, service.client_secret or ""),
-        ),
+        client_credentials(http, provider, scope="read write", auth=secret_auth(service)),
     ]
     tokens = assert_token_response(responses[0])
     responses.append(refresh(http, provider, web, tokens["refresh_token"]))
@@ -1048,12 +947,7 @@ def test_token_response_for_every_grant_has_the_same_shape(
 def test_no_scope_means_no_scope_member(
     http: httpx.Client, provider: Provider, service: Client
 ) -> None:
-    r = post_token(
-        http,
-        provider,
-        {"grant_type": "client_credentials"},
-        auth=(service.client_id, service.client_secret or ""),
-    )
+    r = client_credentials(http, provider, auth=secret_auth(service))
     body = assert_token_response(r)
     assert body.get("scope", "") == ""
 
@@ -1066,9 +960,7 @@ def test_cache_control_no_store_on_every_error(
         http.post(provider.endpoint("token"), json={}),
         post_token(http, provider, {"grant_type": "x"}, auth=("web", "wrong")),
         post_token(http, provider, {"grant_type": "x"}, headers={"Authorization": "Basic //8="}),
-        post_token(
-            http, provider, {"grant_type": "x"}, auth=(web.client_id, web.client_secret or "")
-        ),
+        post_token(http, provider, {"grant_type": "x"}, auth=secret_auth(web)),
         redeem(http, provider, web, "nope", None),
     ]
     for r in responses:

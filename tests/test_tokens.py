@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mockauth import Client, Provider
 
-from .helpers import WEB_REDIRECT, code_flow
+from .helpers import WEB_REDIRECT, code_flow, refresh, secret_auth
 
 WEB_SECRET = "web-secret-0123456789-abcdefghijkl"
 
@@ -47,6 +47,20 @@ def verify_key(provider: Provider, token: str) -> tuple[Any, str]:
     return jwt.PyJWK.from_dict(jwk).key, jwk["alg"]
 
 
+def decode_access_token(provider: Provider, token: str, audience: str) -> dict[str, Any]:
+    """An access token's claims, verified with its published key (times not judged)."""
+    key, alg = verify_key(provider, token)
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=[alg],
+        audience=audience,
+        issuer=provider.issuer,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    return claims
+
+
 def decode_id_token(provider: Provider, token: str, client: Client) -> dict[str, Any]:
     header = jwt.get_unverified_header(token)
     if header["alg"] == "HS256":
@@ -70,12 +84,9 @@ def userinfo(http: httpx.Client, provider: Provider, token: str) -> httpx.Respon
     return http.get(provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {token}"})
 
 
-def refresh(http: httpx.Client, provider: Provider, client: Client, token: str) -> dict[str, Any]:
-    r = http.post(
-        provider.endpoint("token"),
-        data={"grant_type": "refresh_token", "refresh_token": token},
-        auth=(client.client_id, client.client_secret or ""),
-    )
+def refreshed(http: httpx.Client, provider: Provider, client: Client, token: str) -> dict[str, Any]:
+    """The token response of a successful refresh."""
+    r = refresh(http, provider, client, token)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -104,16 +115,8 @@ def test_access_token_is_an_rfc9068_jwt(
     header = jwt.get_unverified_header(token)
     assert header["typ"] == "at+jwt"
     assert header["kid"].startswith("mockauth-")
-    key, alg = verify_key(provider, token)
-    assert header["alg"] == alg
-    claims = jwt.decode(
-        token,
-        key,
-        algorithms=[alg],
-        audience="web",
-        issuer=provider.issuer,
-        options={"verify_exp": False, "verify_iat": False},
-    )
+    assert header["alg"] == verify_key(provider, token)[1]
+    claims = decode_access_token(provider, token, "web")
     assert claims["iss"] == provider.issuer
     assert claims["sub"] == "alice"
     assert claims["aud"] == "web"
@@ -142,18 +145,10 @@ def test_client_credentials_access_token_is_about_the_client(
     r = http.post(
         provider.endpoint("token"),
         data={"grant_type": "client_credentials", "scope": "read"},
-        auth=(service.client_id, service.client_secret or ""),
+        auth=secret_auth(service),
     )
     token = r.json()["access_token"]
-    key, alg = verify_key(provider, token)
-    claims = jwt.decode(
-        token,
-        key,
-        algorithms=[alg],
-        audience="api",
-        issuer=provider.issuer,
-        options={"verify_exp": False, "verify_iat": False},
-    )
+    claims = decode_access_token(provider, token, "api")
     assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
     assert claims["sub"] == "service"
     assert claims["client_id"] == "service"
@@ -244,7 +239,7 @@ def test_id_token_from_refresh_keeps_identity_claims(
     provider.clock.freeze(1_700_000_000)
     first = code_flow(http, provider, web, login_hint="alice", nonce="original")
     provider.clock.advance(500)
-    second = refresh(http, provider, web, first["refresh_token"])
+    second = refreshed(http, provider, web, first["refresh_token"])
     old = decode_id_token(provider, first["id_token"], web)
     new = decode_id_token(provider, second["id_token"], web)
     for name in ("iss", "sub", "aud", "azp", "auth_time"):

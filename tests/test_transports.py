@@ -17,7 +17,7 @@ from mockauth import Client, Provider
 from mockauth.http import Request, Response, json_response
 from mockauth.transports import AsyncHttpxTransport, HttpxTransport, RequestsAdapter
 
-from .helpers import code_flow, pkce_pair
+from .helpers import code_data, code_flow, pkce_pair, secret_auth
 
 SERVICE_SECRET = "service-secret-0123456789-abcdefgh"
 
@@ -52,6 +52,27 @@ def _authorize_params(client: Client, challenge: str, **extra: str) -> dict[str,
         "code_challenge_method": "S256",
         **extra,
     }
+
+
+def _requests_authorize(
+    session: requests.Session, provider: Provider, client: Client, challenge: str, **extra: str
+) -> requests.Response:
+    """GET /authorize through a requests session without following the redirect."""
+    return session.get(
+        provider.endpoint("authorize"),
+        params=_authorize_params(client, challenge, **extra),
+        allow_redirects=False,
+    )
+
+
+def _multi_header_jwks(name: str, request: Request) -> Response | None:
+    """An interceptor answering /jwks with one header sent twice (X-Multi: one, two)."""
+    if name != "jwks":
+        return None
+    response = json_response({"ok": True})
+    response.headers.add("X-Multi", "one")
+    response.headers.add("X-Multi", "two")
+    return response
 
 
 # --- httpx (sync) -----------------------------------------------------------------
@@ -140,12 +161,7 @@ def test_httpx_repeated_headers(provider: Provider) -> None:
 
     def hook(name: str, request: Request) -> Response | None:
         seen.append(request.headers.get("X-Probe"))
-        if name != "jwks":
-            return None
-        response = json_response({"ok": True})
-        response.headers.add("X-Multi", "one")
-        response.headers.add("X-Multi", "two")
-        return response
+        return _multi_header_jwks(name, request)
 
     provider.add_interceptor(hook)
     with provider.httpx_client() as http:
@@ -187,13 +203,8 @@ def test_async_httpx_flows(provider: Provider, web: Client) -> None:
             code = _query(auth.headers["location"])["code"]
             token = await http.post(
                 provider.endpoint("token"),
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": web.redirect_uris[0],
-                    "code_verifier": verifier,
-                },
-                auth=(web.client_id, web.client_secret or ""),
+                data=code_data(web, code, verifier),
+                auth=secret_auth(web),
             )
             results["token"] = token
             access = token.json()["access_token"]
@@ -252,23 +263,10 @@ def test_requests_session_flows(provider: Provider, web: Client) -> None:
         _check_access_token(provider, cc.json()["access_token"], sub="service", aud="api")
 
         verifier, challenge = pkce_pair()
-        auth = session.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, login_hint="alice"),
-            allow_redirects=False,
-        )
+        auth = _requests_authorize(session, provider, web, challenge, login_hint="alice")
         assert auth.status_code == 302
-        code = _query(auth.headers["Location"])["code"]
-        token = session.post(
-            provider.endpoint("token"),
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": web.redirect_uris[0],
-                "code_verifier": verifier,
-            },
-            auth=(web.client_id, web.client_secret or ""),
-        )
+        data = code_data(web, _query(auth.headers["Location"])["code"], verifier)
+        token = session.post(provider.endpoint("token"), data=data, auth=secret_auth(web))
         assert token.status_code == 200, token.text
         access = token.json()["access_token"]
         info = session.get(
@@ -277,16 +275,7 @@ def test_requests_session_flows(provider: Provider, web: Client) -> None:
         assert info.status_code == 200
         assert info.json()["sub"] == "alice"
         # The same code again: invalid_grant, and the transport reports the 400 faithfully.
-        replay = session.post(
-            provider.endpoint("token"),
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": web.redirect_uris[0],
-                "code_verifier": verifier,
-            },
-            auth=(web.client_id, web.client_secret or ""),
-        )
+        replay = session.post(provider.endpoint("token"), data=data, auth=secret_auth(web))
         assert replay.status_code == 400
         assert replay.json()["error"] == "invalid_grant"
     assert provider.errors == []
@@ -295,64 +284,36 @@ def test_requests_session_flows(provider: Provider, web: Client) -> None:
 def test_requests_session_keeps_the_session_cookie(provider: Provider, web: Client) -> None:
     _, challenge = pkce_pair()
     with provider.requests_session() as session:
-        first = session.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, login_hint="bob"),
-            allow_redirects=False,
-        )
+        first = _requests_authorize(session, provider, web, challenge, login_hint="bob")
         assert first.status_code == 302
         assert session.cookies.get(provider.session_cookie)
-        again = session.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, prompt="none"),
-            allow_redirects=False,
-        )
+        again = _requests_authorize(session, provider, web, challenge, prompt="none")
         params = _query(again.headers["Location"])
         assert "error" not in params, params
         assert params["code"]
     with provider.requests_session() as fresh:
-        denied = fresh.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, prompt="none"),
-            allow_redirects=False,
-        )
+        denied = _requests_authorize(fresh, provider, web, challenge, prompt="none")
         assert _query(denied.headers["Location"])["error"] == "login_required"
 
 
 def test_requests_session_logout_clears_the_cookie(provider: Provider, web: Client) -> None:
     _, challenge = pkce_pair()
     with provider.requests_session() as session:
-        session.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, login_hint="bob"),
-            allow_redirects=False,
-        )
+        _requests_authorize(session, provider, web, challenge, login_hint="bob")
         assert session.cookies.get(provider.session_cookie)
         out = session.get(provider.endpoint("end_session"), allow_redirects=False)
         assert out.status_code == 200
-        after = session.get(
-            provider.endpoint("authorize"),
-            params=_authorize_params(web, challenge, prompt="none"),
-            allow_redirects=False,
-        )
+        after = _requests_authorize(session, provider, web, challenge, prompt="none")
         assert _query(after.headers["Location"])["error"] == "login_required"
 
 
 def test_requests_head_and_repeated_headers(provider: Provider) -> None:
-    def hook(name: str, request: Request) -> Response | None:
-        if name != "jwks":
-            return None
-        response = json_response({"ok": True})
-        response.headers.add("X-Multi", "one")
-        response.headers.add("X-Multi", "two")
-        return response
-
     with provider.requests_session() as session:
         head = session.head(provider.issuer + "/.well-known/openid-configuration")
         assert head.status_code == 200
         assert head.content == b""
         assert head.headers["Content-Type"] == "application/json"
-        provider.add_interceptor(hook)
+        provider.add_interceptor(_multi_header_jwks)
         multi = session.get(provider.endpoint("jwks"))
         assert multi.headers["X-Multi"] == "one, two"
         assert multi.raw.headers.getlist("X-Multi") == ["one", "two"]

@@ -40,6 +40,7 @@ SHORT_LIVED = pytest.mark.mockauth(tokens={"access_token_ttl": 30})
 SCOPE = "openid profile email"
 
 SessionFactory = Callable[..., Any]
+Updates = list[tuple[dict[str, Any], dict[str, Any]]]
 
 ASYMMETRIC_ALGS = [
     pytest.param(alg, marks=pytest.mark.mockauth(tokens={"signing_alg": alg}))
@@ -75,6 +76,45 @@ def web_session(make: SessionFactory, client: Client, **kwargs: Any) -> Any:
     )
 
 
+def async_web_client(provider: Provider, client: Client, **kwargs: Any) -> Any:
+    """An ``AsyncOAuth2Client`` set up like ``web_session``."""
+    return web_session(
+        AsyncOAuth2Client, client, token_endpoint=provider.endpoint("token"), **kwargs
+    )
+
+
+def update_recorder() -> tuple[Updates, Callable[..., None]]:
+    """An authlib ``update_token`` callback and the (token, kwargs) pairs it is called with."""
+    updates: Updates = []
+
+    def update_token(token: dict[str, Any], **kwargs: Any) -> None:
+        updates.append((dict(token), kwargs))
+
+    return updates, update_token
+
+
+def one_update(updates: Updates, first: dict[str, Any], **kwargs: str) -> dict[str, Any]:
+    """The token authlib replaced ``first`` with, by one ``update_token(token, **kwargs)``."""
+    assert len(updates) == 1
+    new_token, called_with = updates[0]
+    assert called_with == kwargs
+    assert new_token["access_token"] != first["access_token"]
+    return new_token
+
+
+def expire(provider: Provider, token: dict[str, Any]) -> None:
+    """Move the clock past a 30 s access token's lifetime: it is dead at the provider too."""
+    assert token["expires_in"] == 30
+    provider.clock.advance(31)
+    assert bearer_get(provider, "userinfo", token["access_token"]).status_code == 401
+
+
+def assert_userinfo_sub(response: Any, sub: str) -> None:
+    """A 200 from /userinfo about ``sub`` (a requests or httpx response)."""
+    assert response.status_code == 200, response.text
+    assert response.json()["sub"] == sub
+
+
 def code_flow(provider: Provider, session: Any, nonce: str | None = None) -> dict[str, Any]:
     """authorization URL -> /authorize (no redirect following) -> fetch_token with PKCE."""
     verifier = generate_token(48)
@@ -96,16 +136,21 @@ def code_flow(provider: Provider, session: Any, nonce: str | None = None) -> dic
 
 def validate_id_token(
     provider: Provider,
-    id_token: str,
-    *,
-    client_id: str,
+    token: dict[str, Any],
+    client: Client,
     nonce: str | None,
-    access_token: str | None,
+    *,
+    access_token: str | None = None,
 ) -> CodeIDToken:
-    """authlib's own OIDC Core §3.1.3.7 validation, keys from the served JWKS."""
+    """authlib's own OIDC Core §3.1.3.7 validation of ``token``'s ID token, keys from the
+    served JWKS; at_hash is checked against ``access_token``, by default ``token``'s own.
+    """
+    client_id = client.client_id
+    if access_token is None:
+        access_token = token["access_token"]
     jwks = httpx.get(provider.endpoint("jwks")).json()
     claims = authlib_jwt.decode(
-        id_token,
+        token["id_token"],
         key=JsonWebKey.import_key_set(jwks),
         claims_cls=CodeIDToken,
         claims_options={
@@ -133,13 +178,7 @@ def test_code_flow_pkce_nonce_id_token_userinfo(
     assert isinstance(token["expires_in"], int)
     assert {"access_token", "refresh_token", "id_token"} <= set(token)
 
-    claims = validate_id_token(
-        mockauth,
-        token["id_token"],
-        client_id=web_client.client_id,
-        nonce=nonce,
-        access_token=token["access_token"],
-    )
+    claims = validate_id_token(mockauth, token, web_client, nonce)
     assert claims["sub"] == alice.sub
     assert claims["nonce"] == nonce
     assert claims["iss"] == mockauth.issuer
@@ -147,20 +186,10 @@ def test_code_flow_pkce_nonce_id_token_userinfo(
 
     # The validator is not a rubber stamp: a different nonce or access token fails it.
     with pytest.raises(InvalidClaimError):
-        validate_id_token(
-            mockauth,
-            token["id_token"],
-            client_id=web_client.client_id,
-            nonce="another-nonce",
-            access_token=token["access_token"],
-        )
+        validate_id_token(mockauth, token, web_client, "another-nonce")
     with pytest.raises(InvalidClaimError):
         validate_id_token(
-            mockauth,
-            token["id_token"],
-            client_id=web_client.client_id,
-            nonce=nonce,
-            access_token=token["access_token"] + "x",
+            mockauth, token, web_client, nonce, access_token=token["access_token"] + "x"
         )
 
     info = session.get(mockauth.endpoint("userinfo"))
@@ -181,13 +210,7 @@ def test_id_token_of_each_alg_passes_authlib_validator(
 ) -> None:
     nonce = generate_token(20)
     token = code_flow(mockauth, web_session(session_factory, web_client), nonce)
-    claims = validate_id_token(
-        mockauth,
-        token["id_token"],
-        client_id=web_client.client_id,
-        nonce=nonce,
-        access_token=token["access_token"],
-    )
+    claims = validate_id_token(mockauth, token, web_client, nonce)
     assert claims.header["alg"] == alg
     assert claims["sub"] == alice.sub
 
@@ -196,13 +219,7 @@ def test_code_flow_without_nonce_has_no_nonce_claim(
     mockauth: Provider, session_factory: SessionFactory, web_client: Client, alice: User
 ) -> None:
     token = code_flow(mockauth, web_session(session_factory, web_client))
-    claims = validate_id_token(
-        mockauth,
-        token["id_token"],
-        client_id=web_client.client_id,
-        nonce=None,
-        access_token=token["access_token"],
-    )
+    claims = validate_id_token(mockauth, token, web_client, None)
     assert "nonce" not in claims
     assert claims["sub"] == alice.sub
 
@@ -245,9 +262,7 @@ def test_client_credentials(
     assert "refresh_token" not in token  # RFC 6749 §4.4.3
     assert "id_token" not in token  # no end-user
 
-    info = session.get(mockauth.endpoint("userinfo"))
-    assert info.status_code == 200, info.text
-    assert info.json()["sub"] == service_client.client_id
+    assert_userinfo_sub(session.get(mockauth.endpoint("userinfo")), service_client.client_id)
 
     found = session.introspect_token(mockauth.endpoint("introspect"), token=token["access_token"])
     assert found.status_code == 200
@@ -262,11 +277,7 @@ def test_client_credentials(
 def test_client_credentials_token_is_fetched_again_when_expired(
     mockauth: Provider, session_factory: SessionFactory, service_client: Client
 ) -> None:
-    updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def update_token(token: dict[str, Any], **kwargs: Any) -> None:
-        updates.append((dict(token), kwargs))
-
+    updates, update_token = update_recorder()
     # grant_type in the session metadata is what lets authlib re-fetch by itself.
     session = session_factory(
         service_client.client_id,
@@ -276,17 +287,10 @@ def test_client_credentials_token_is_fetched_again_when_expired(
         update_token=update_token,
     )
     first = session.fetch_token()
-    assert first["expires_in"] == 30
-    mockauth.clock.advance(31)
-    assert bearer_get(mockauth, "userinfo", first["access_token"]).status_code == 401
+    expire(mockauth, first)
 
-    info = session.get(mockauth.endpoint("userinfo"))
-    assert info.status_code == 200, info.text
-    assert info.json()["sub"] == service_client.client_id
-    assert len(updates) == 1
-    new_token, kwargs = updates[0]
-    assert kwargs == {"access_token": first["access_token"]}
-    assert new_token["access_token"] != first["access_token"]
+    assert_userinfo_sub(session.get(mockauth.endpoint("userinfo")), service_client.client_id)
+    new_token = one_update(updates, first, access_token=first["access_token"])
     assert session.token["access_token"] == new_token["access_token"]
 
 
@@ -313,13 +317,7 @@ def test_explicit_refresh_rotates_and_detects_reuse(
     assert set(second["scope"].split()) == set(SCOPE.split())
     assert bearer_get(mockauth, "userinfo", second["access_token"]).json()["sub"] == alice.sub
     # The refreshed ID token (no nonce this time) still passes authlib's validator.
-    claims = validate_id_token(
-        mockauth,
-        second["id_token"],
-        client_id=web_client.client_id,
-        nonce=None,
-        access_token=second["access_token"],
-    )
+    claims = validate_id_token(mockauth, second, web_client, None)
     assert claims["sub"] == alice.sub
 
     # Replaying the rotated-out refresh token is invalid_grant and revokes the family.
@@ -333,24 +331,13 @@ def test_explicit_refresh_rotates_and_detects_reuse(
 def test_auto_refresh_of_expired_token(
     mockauth: Provider, session_factory: SessionFactory, web_client: Client, alice: User
 ) -> None:
-    updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def update_token(token: dict[str, Any], **kwargs: Any) -> None:
-        updates.append((dict(token), kwargs))
-
+    updates, update_token = update_recorder()
     session = web_session(session_factory, web_client, update_token=update_token)
     first = dict(code_flow(mockauth, session))
-    assert first["expires_in"] == 30
-    mockauth.clock.advance(31)  # dead at the provider now
-    assert bearer_get(mockauth, "userinfo", first["access_token"]).status_code == 401
+    expire(mockauth, first)
 
-    info = session.get(mockauth.endpoint("userinfo"))
-    assert info.status_code == 200, info.text
-    assert info.json()["sub"] == alice.sub
-    assert len(updates) == 1
-    new_token, kwargs = updates[0]
-    assert kwargs == {"refresh_token": first["refresh_token"]}
-    assert new_token["access_token"] != first["access_token"]
+    assert_userinfo_sub(session.get(mockauth.endpoint("userinfo")), alice.sub)
+    new_token = one_update(updates, first, refresh_token=first["refresh_token"])
     assert new_token["refresh_token"] != first["refresh_token"]
     assert session.token["access_token"] == new_token["access_token"]
 
@@ -486,15 +473,7 @@ def test_async_client_code_flow_refresh_introspect_revoke(
         async def update_token(token: dict[str, Any], **kwargs: Any) -> None:
             updates.append(kwargs)
 
-        async with AsyncOAuth2Client(
-            web_client.client_id,
-            web_client.client_secret,
-            scope=SCOPE,
-            redirect_uri=WEB_REDIRECT,
-            code_challenge_method="S256",
-            token_endpoint=mockauth.endpoint("token"),
-            update_token=update_token,
-        ) as client:
+        async with async_web_client(mockauth, web_client, update_token=update_token) as client:
             verifier, nonce = generate_token(48), generate_token(20)
             url, _ = client.create_authorization_url(
                 mockauth.endpoint("authorize"),
@@ -506,18 +485,10 @@ def test_async_client_code_flow_refresh_introspect_revoke(
             token = dict(
                 await client.fetch_token(authorization_response=location, code_verifier=verifier)
             )
-            claims = validate_id_token(
-                mockauth,
-                token["id_token"],
-                client_id=web_client.client_id,
-                nonce=nonce,
-                access_token=token["access_token"],
-            )
+            claims = validate_id_token(mockauth, token, web_client, nonce)
             assert claims["sub"] == alice.sub
 
-            info = await client.get(mockauth.endpoint("userinfo"))
-            assert info.status_code == 200
-            assert info.json()["sub"] == alice.sub
+            assert_userinfo_sub(await client.get(mockauth.endpoint("userinfo")), alice.sub)
             assert updates == []
 
             refreshed = dict(await client.refresh_token())
@@ -544,20 +515,12 @@ def test_async_client_code_flow_refresh_introspect_revoke(
 @SHORT_LIVED
 def test_async_client_auto_refresh(mockauth: Provider, web_client: Client, alice: User) -> None:
     async def scenario() -> None:
-        updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        updates: Updates = []
 
         async def update_token(token: dict[str, Any], **kwargs: Any) -> None:
             updates.append((dict(token), kwargs))
 
-        async with AsyncOAuth2Client(
-            web_client.client_id,
-            web_client.client_secret,
-            scope=SCOPE,
-            redirect_uri=WEB_REDIRECT,
-            code_challenge_method="S256",
-            token_endpoint=mockauth.endpoint("token"),
-            update_token=update_token,
-        ) as client:
+        async with async_web_client(mockauth, web_client, update_token=update_token) as client:
             verifier = generate_token(48)
             url, _ = client.create_authorization_url(
                 mockauth.endpoint("authorize"), code_verifier=verifier
@@ -567,16 +530,10 @@ def test_async_client_auto_refresh(mockauth: Provider, web_client: Client, alice
                     authorization_response=authorize(url), code_verifier=verifier
                 )
             )
-            assert first["expires_in"] == 30
-            mockauth.clock.advance(31)
-            assert bearer_get(mockauth, "userinfo", first["access_token"]).status_code == 401
+            expire(mockauth, first)
 
-            info = await client.get(mockauth.endpoint("userinfo"))
-            assert info.status_code == 200, info.text
-            assert info.json()["sub"] == alice.sub
-            assert len(updates) == 1
-            assert updates[0][1] == {"refresh_token": first["refresh_token"]}
-            assert updates[0][0]["access_token"] != first["access_token"]
+            assert_userinfo_sub(await client.get(mockauth.endpoint("userinfo")), alice.sub)
+            one_update(updates, first, refresh_token=first["refresh_token"])
 
     asyncio.run(scenario())
 
@@ -595,8 +552,7 @@ def test_async_client_credentials_refetch(mockauth: Provider, service_client: Cl
             assert first["scope"] == "openid read"
             mockauth.clock.advance(31)
             info = await client.get(mockauth.endpoint("userinfo"))
-            assert info.status_code == 200, info.text
-            assert info.json()["sub"] == service_client.client_id
+            assert_userinfo_sub(info, service_client.client_id)
             assert client.token["access_token"] != first["access_token"]
             found = await client.introspect_token(
                 mockauth.endpoint("introspect"), token=client.token["access_token"]

@@ -29,7 +29,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from mockauth import Client, Provider, User
 
-from ..helpers import code_flow
+from ..helpers import code_flow, refresh
 
 
 def with_alg(*algs: str) -> pytest.MarkDecorator:
@@ -67,6 +67,20 @@ def registry(provider: Provider, client: Client, nonce: str) -> JWTClaimsRegistr
     )
 
 
+def served_keys(provider: Provider) -> KeySet:
+    """The provider's JWKS as fetched over HTTP, imported into joserfc."""
+    return KeySet.import_key_set(httpx.get(provider.endpoint("jwks")).json())
+
+
+def jose_decode(
+    provider: Provider, client: Client, id_token: str, key: Any, alg: str, **options: Any
+) -> dict[str, Any]:
+    """python-jose's decode with the provider as issuer and ``client`` as audience."""
+    options = {"audience": client.client_id, "issuer": provider.issuer, **options}
+    claims: dict[str, Any] = jose_jwt.decode(id_token, key, algorithms=[alg], **options)
+    return claims
+
+
 # --- joserfc -------------------------------------------------------------------------
 
 
@@ -76,7 +90,7 @@ def registry(provider: Provider, client: Client, nonce: str) -> JWTClaimsRegistr
 def test_joserfc_validates_id_token(
     mockauth: Provider, web_client: Client, alice: User, login: dict[str, Any], alg: str
 ) -> None:
-    key_set = KeySet.import_key_set(httpx.get(mockauth.endpoint("jwks")).json())
+    key_set = served_keys(mockauth)
     token = rfc_jwt.decode(login["id_token"], key_set, algorithms=[alg])
     assert token.header["alg"] == alg
     assert token.header["kid"] == key_set.keys[0].kid
@@ -96,7 +110,7 @@ def test_joserfc_validates_id_token(
 def test_joserfc_sees_id_token_expire_on_the_provider_clock(
     mockauth: Provider, web_client: Client, login: dict[str, Any]
 ) -> None:
-    key_set = KeySet.import_key_set(httpx.get(mockauth.endpoint("jwks")).json())
+    key_set = served_keys(mockauth)
     claims = rfc_jwt.decode(login["id_token"], key_set, algorithms=["RS256"]).claims
     check = registry(mockauth, web_client, login["nonce"])
     check.validate(claims)
@@ -109,7 +123,7 @@ def test_joserfc_id_token_without_nonce_lacks_the_claim(
     mockauth: Provider, http: httpx.Client, web_client: Client, alice: User
 ) -> None:
     tokens = code_flow(http, mockauth, web_client, login_hint="alice")
-    key_set = KeySet.import_key_set(httpx.get(mockauth.endpoint("jwks")).json())
+    key_set = served_keys(mockauth)
     claims = rfc_jwt.decode(tokens["id_token"], key_set, algorithms=["RS256"]).claims
     assert "nonce" not in claims
     with pytest.raises(MissingClaimError):
@@ -132,73 +146,48 @@ def test_joserfc_validates_hs256_id_token_with_client_secret(
 
 @with_alg("RS256", "ES256")  # python-jose supports neither PS256 nor EdDSA
 def test_python_jose_checks_at_hash(
-    mockauth: Provider, web_client: Client, alice: User, login: dict[str, Any], alg: str
+    mockauth: Provider,
+    http: httpx.Client,
+    web_client: Client,
+    alice: User,
+    login: dict[str, Any],
+    alg: str,
 ) -> None:
     jwks = httpx.get(mockauth.endpoint("jwks")).json()
-    claims = jose_jwt.decode(
-        login["id_token"],
-        jwks,
-        algorithms=[alg],
-        audience=web_client.client_id,
-        issuer=mockauth.issuer,
-        access_token=login["access_token"],
-    )
+    id_token, access_token = login["id_token"], login["access_token"]
+    claims = jose_decode(mockauth, web_client, id_token, jwks, alg, access_token=access_token)
     assert claims["sub"] == alice.sub
     assert claims["nonce"] == login["nonce"]
     assert "at_hash" in claims
 
     # Another access token (here: one from a refresh) does not match at_hash.
-    refreshed = httpx.post(
-        mockauth.endpoint("token"),
-        data={"grant_type": "refresh_token", "refresh_token": login["refresh_token"]},
-        auth=(web_client.client_id, web_client.client_secret or ""),
-    ).json()
-    assert refreshed["access_token"] != login["access_token"]
+    refreshed = refresh(http, mockauth, web_client, login["refresh_token"]).json()
+    new_id_token, new_access_token = refreshed["id_token"], refreshed["access_token"]
+    assert new_access_token != access_token
     with pytest.raises(JWTClaimsError, match=r"at_hash|access_token hash"):
-        jose_jwt.decode(
-            login["id_token"],
-            jwks,
-            algorithms=[alg],
-            audience=web_client.client_id,
-            issuer=mockauth.issuer,
-            access_token=refreshed["access_token"],
-        )
+        jose_decode(mockauth, web_client, id_token, jwks, alg, access_token=new_access_token)
     # python-jose insists on the access token when at_hash is present.
     with pytest.raises(JWTClaimsError):
-        jose_jwt.decode(
-            login["id_token"],
-            jwks,
-            algorithms=[alg],
-            audience=web_client.client_id,
-            issuer=mockauth.issuer,
-        )
+        jose_decode(mockauth, web_client, id_token, jwks, alg)
     # The refreshed ID token matches the refreshed access token.
-    again = jose_jwt.decode(
-        refreshed["id_token"],
-        jwks,
-        algorithms=[alg],
-        audience=web_client.client_id,
-        issuer=mockauth.issuer,
-        access_token=refreshed["access_token"],
+    again = jose_decode(
+        mockauth, web_client, new_id_token, jwks, alg, access_token=new_access_token
     )
     assert again["sub"] == alice.sub
     # Wrong audience and wrong issuer are refused.
     with pytest.raises(JWTClaimsError):
         jose_jwt.decode(
-            login["id_token"],
-            jwks,
-            algorithms=[alg],
-            audience="someone-else",
-            access_token=login["access_token"],
+            id_token, jwks, algorithms=[alg], audience="someone-else", access_token=access_token
         )
     with pytest.raises(JWTClaimsError):
-        jose_jwt.decode(
-            login["id_token"],
+        jose_decode(
+            mockauth,
+            web_client,
+            id_token,
             jwks,
-            algorithms=[alg],
-            audience=web_client.client_id,
+            alg,
             issuer=mockauth.issuer + "/other",
-            access_token=login["access_token"],
+            access_token=access_token,
         )
 
 
@@ -207,13 +196,8 @@ def test_python_jose_validates_hs256_id_token_with_client_secret(
     mockauth: Provider, web_client: Client, login: dict[str, Any]
 ) -> None:
     secret = web_client.client_secret or ""
-    claims = jose_jwt.decode(
-        login["id_token"],
-        secret,
-        algorithms=["HS256"],
-        audience=web_client.client_id,
-        issuer=mockauth.issuer,
-        access_token=login["access_token"],
+    claims = jose_decode(
+        mockauth, web_client, login["id_token"], secret, "HS256", access_token=login["access_token"]
     )
     assert claims["nonce"] == login["nonce"]
     with pytest.raises(JWTError):

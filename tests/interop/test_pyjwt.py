@@ -114,44 +114,26 @@ def test_client_credentials_token_verifies(
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
     assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
-    claims = verify(
-        PyJWKClient(mockauth.endpoint("jwks")),
-        token,
-        alg,
-        audience="api",
-        issuer=mockauth.issuer,
-    )
+    jwks_client = PyJWKClient(mockauth.endpoint("jwks"))
+    claims = verify(jwks_client, token, alg, audience="api", issuer=mockauth.issuer)
     assert claims["sub"] == claims["client_id"] == service_client.client_id
     assert claims["scope"] == "read"
     # Another audience is refused by PyJWT.
     with pytest.raises(jwt.InvalidAudienceError):
-        verify(
-            PyJWKClient(mockauth.endpoint("jwks")),
-            token,
-            alg,
-            audience="other-api",
-            issuer=mockauth.issuer,
-        )
+        verify(jwks_client, token, alg, audience="other-api", issuer=mockauth.issuer)
 
 
 @PER_ALG
 def test_minted_tokens_verify(mockauth: Provider, alg: str) -> None:
     token = mockauth.issue_token(subject="someone", scope="read write", audience="api")
-    claims = verify(
-        PyJWKClient(mockauth.endpoint("jwks")), token, alg, audience="api", issuer=mockauth.issuer
-    )
+    jwks_client = PyJWKClient(mockauth.endpoint("jwks"))
+    claims = verify(jwks_client, token, alg, audience="api", issuer=mockauth.issuer)
     assert claims["sub"] == "someone"
     assert claims["scope"] == "read write"
     # An already-expired token is refused by PyJWT (it judges exp by wall time; -60 is past).
     expired = mockauth.issue_token(subject="someone", audience="api", expires_in=-60)
     with pytest.raises(jwt.ExpiredSignatureError):
-        verify(
-            PyJWKClient(mockauth.endpoint("jwks")),
-            expired,
-            alg,
-            audience="api",
-            issuer=mockauth.issuer,
-        )
+        verify(jwks_client, expired, alg, audience="api", issuer=mockauth.issuer)
 
 
 @pytest.mark.mockauth(tokens={"signing_alg": "HS256"})

@@ -20,6 +20,7 @@ from .clients import ALL_GRANTS, PUBLIC_GRANTS, Client
 from .clock import Clock, ClockLike
 from .config import ClientConfig, ProviderConfig, UserConfig, parse
 from .endpoints import ENDPOINTS, Endpoint
+from .endpoints.authorize import RESPONSE_TYPES
 from .errors import (
     InvalidRequest,
     MockauthError,
@@ -142,11 +143,23 @@ class Provider:
         for ep in ENDPOINTS:
             if ep.metadata_key:
                 doc[ep.metadata_key] = base + ep.path
-        claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid"]
+        claims = [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "azp",
+            "at_hash",
+            "c_hash",
+            "sid",
+        ]
         claims += [c for scope_claims in SCOPE_CLAIMS.values() for c in scope_claims]
         doc.update(
             scopes_supported=list(self.config.scopes_supported),
-            response_types_supported=["code"],
+            response_types_supported=list(RESPONSE_TYPES),
             response_modes_supported=["query", "fragment", "form_post"],
             grant_types_supported=list(ALL_GRANTS),
             subject_types_supported=["public"],

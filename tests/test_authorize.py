@@ -340,7 +340,8 @@ def test_state_round_trips_through_a_raw_query(
     ("extra", "error"),
     [
         ({"response_type": "token"}, "unsupported_response_type"),
-        ({"response_type": "code id_token"}, "unsupported_response_type"),
+        ({"response_type": "code token"}, "unsupported_response_type"),
+        ({"response_type": "id_token"}, "unsupported_response_type"),
         ({"scope": "openid bad\\scope"}, "invalid_scope"),
         ({"scope": 'openid "quoted"'}, "invalid_scope"),
         ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),

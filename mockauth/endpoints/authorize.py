@@ -29,12 +29,24 @@ from ..grants import check_scope, parse_scope, resolve_audience
 from ..http import Params, Request, Response, form_params, html_page, query_params
 from ..store import AuthorizationCode, Session
 from ..tokens import new_secret
-from ..users import User
+from ..users import User, claims_for_scopes
 
 if TYPE_CHECKING:
     from ..provider import Provider
 
 RESPONSE_MODES = ("query", "fragment", "form_post")
+#: Response types and their default response mode: the code flow, and the
+#: hybrid flow that also returns an ID token (OIDC Core §3.3; OAuth 2.0
+#: Multiple Response Type Encoding Practices §5 forbids query for it).
+RESPONSE_TYPES = {"code": "query", "code id_token": "fragment"}
+
+
+def response_type_of(params: Params) -> str | None:
+    """The ``response_type``, its space-separated values in a canonical order."""
+    value = params.get("response_type")
+    if value is None or "response_type" in params.duplicates:
+        return None
+    return " ".join(sorted(value.split(" "))) if " " in value else value
 
 
 class _Page(Exception):
@@ -83,9 +95,11 @@ def handle(provider: Provider, request: Request) -> Response:
         return html_page("Invalid authorization request", str(exc), exc.status)
     state = params.get("state") if "state" not in params.duplicates else None
     mode = params.get("response_mode")
-    reply_mode = (
-        mode if mode in RESPONSE_MODES and "response_mode" not in params.duplicates else "query"
-    )
+    default_mode = RESPONSE_TYPES.get(response_type_of(params) or "", "query")
+    usable = mode in RESPONSE_MODES and "response_mode" not in params.duplicates
+    reply_mode = default_mode
+    if usable and mode and not (mode == "query" and default_mode == "fragment"):
+        reply_mode = mode
     try:
         values, cookie = _approve(provider, request, params, client, redirect_uri, mode)
     except OAuthError as exc:
@@ -141,11 +155,16 @@ def _approve(
         raise RequestNotSupported("request objects are not supported")
     if params.get("request_uri") is not None:
         raise RequestUriNotSupported("request_uri is not supported")
-    response_type = params.get("response_type")
+    response_type = response_type_of(params)
     if response_type is None:
         raise InvalidRequest("missing parameter: response_type")
-    if response_type != "code":
+    if response_type not in RESPONSE_TYPES:
         raise UnsupportedResponseType(f"response_type {response_type[:40]!r} is not supported")
+    hybrid = response_type != "code"
+    if hybrid and mode == "query":
+        raise InvalidRequest("response_mode=query cannot carry an ID token: use fragment")
+    if hybrid and not params.get("nonce"):
+        raise InvalidRequest("nonce is required when an ID token comes back from /authorize")
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("this client may not use the authorization code flow")
     scope = parse_scope(params.get("scope") or client.default_scope)
@@ -178,7 +197,23 @@ def _approve(
         sid=session.sid,
     )
     provider.store.put_code(code, now)
-    return {"code": code.code}, (session if fresh else None)
+    values = {"code": code.code}
+    if hybrid:
+        # OIDC Core §3.3.2.11: the front-channel ID token carries c_hash.
+        claims = claims_for_scopes(user, user.sub, scope)
+        claims.pop("sub")
+        values["id_token"] = provider.tokens.id_token(
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            sub=user.sub,
+            auth_time=session.auth_time,
+            alg=client.id_token_signed_response_alg,
+            nonce=code.nonce,
+            code=code.code,
+            sid=session.sid,
+            claims=claims,
+        )
+    return values, (session if fresh else None)
 
 
 def _max_age(value: str | None) -> int | None:

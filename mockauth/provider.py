@@ -284,7 +284,7 @@ class Provider:
         return list(self._clients.values())
 
     def remove_client(self, client_id: str) -> None:
-        """Unregister a client; its tokens stop working at the next check."""
+        """Unregister a client: it can no longer authenticate or start a flow."""
         with self._lock:
             if self._clients.pop(client_id, None) is None:
                 raise UnknownClientError(f"no client {client_id!r}")

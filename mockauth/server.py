@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import selectors
 import socket
-import sys
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -382,7 +381,3 @@ class LiveServer:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<LiveServer {self.url or self.host} {state}>"
-
-
-def _print_error(message: str) -> None:
-    print(message, file=sys.stderr)

@@ -30,8 +30,22 @@ from .errors import (
     UnknownClientError,
     UnknownUserError,
 )
+from .faults import (
+    ConnectionDropped,
+    Delay,
+    Drop,
+    Exchange,
+    Fault,
+    HttpFault,
+    OAuthErrorFault,
+    Real,
+    TokenFault,
+    outcome,
+)
 from .http import Request, Response, error_response, json_response
+from .journal import Calls, Journal, cached_params, error_of, new_call, request_params
 from .keys import KeySet, SigningKey, b64url
+from .scenarios import Match, Rule, RuleSet, UnusedRuleError
 from .store import Store
 from .tokens import TokenService
 from .users import SCOPE_CLAIMS, User
@@ -96,6 +110,8 @@ class Provider:
         self._faker: Any = None
         self._errors: list[BaseException] = []
         self._interceptors: list[Interceptor] = []
+        self._rules = RuleSet()
+        self.journal = Journal()
         self._routes = _routes(config.issuer_id)
         for client in config.clients:
             self.add_client(client)
@@ -209,6 +225,110 @@ class Provider:
     def rotate_keys(self, alg: str | None = None) -> SigningKey:
         """Sign new tokens with a new key; the old one stays published (OIDC Core §10.1.1)."""
         return self.keys.rotate(alg)
+
+    # --- scenarios ----------------------------------------------------------
+    def fail(
+        self,
+        endpoint: str | None = None,
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        description: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+        delay: float | None = None,
+        drop: bool = False,
+        token: str | None = None,
+        target: str = "id_token",
+        claim: str | None = None,
+        value: Any = None,
+        times: int | None = None,
+        after: int = 0,
+        sequence: Iterable[Fault | int | str | Mapping[str, Any]] | None = None,
+        grant_type: str | None = None,
+        client_id: str | None = None,
+        method: str | None = None,
+        params: Mapping[str, str] | None = None,
+        strict: bool | None = None,
+        name: str | None = None,
+    ) -> Rule:
+        """Script a failure in one line; returns the :class:`~mockauth.scenarios.Rule`.
+
+        ``fail("token", error="invalid_grant", times=2)``, ``fail("token",
+        status=503, times=2)``, ``fail("jwks", delay=2.0)``, ``fail("token",
+        token="expired")``, ``fail("userinfo", drop=True)``, ``fail("token",
+        sequence=[503, 503, "real"])``. Matching narrows by ``grant_type``,
+        ``client_id``, ``method`` and any ``params``; without ``times`` or a
+        sequence the rule applies to every match.
+        """
+        match = Match(
+            endpoint=endpoint, method=method, grant_type=grant_type, client_id=client_id,
+            params=dict(params or {}),
+        )  # fmt: skip
+        if sequence is not None:
+            outcomes = [outcome(o) for o in sequence]
+            return self.add_rule(
+                Rule(match, sequence=outcomes, after=after, strict=strict, name=name)
+            )
+        fault: Fault
+        if error is not None:
+            fault = OAuthErrorFault(error, status, description, dict(headers or {}))
+        elif status is not None:
+            fault = HttpFault(status, body, dict(headers or {}), content_type)
+        elif token is not None:
+            fault = TokenFault(token, target, claim, value)
+        elif drop:
+            fault = Drop()
+        elif delay is None:
+            raise MockauthError(
+                "fail() needs error=, status=, token=, drop=True, delay= or sequence="
+            )
+        else:
+            fault = Real()
+        if delay is not None:
+            fault = Delay(delay, fault)
+        rule = Rule(match, fault, times=times, after=after, strict=strict, name=name)
+        return self.add_rule(rule)
+
+    def add_rule(self, rule: Rule) -> Rule:
+        """Add a scenario rule; rules are tried in the order they were added."""
+        return self._rules.add(rule)
+
+    def remove_rule(self, rule: Rule | int) -> None:
+        """Remove a rule (or the rule with that id)."""
+        self._rules.remove(rule)
+
+    def clear_rules(self) -> None:
+        """Remove every scenario rule."""
+        self._rules.clear()
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The scenario rules, in the order they are tried."""
+        return self._rules.all()
+
+    def check_rules(self) -> None:
+        """Raise :class:`~mockauth.scenarios.UnusedRuleError` for strict rules that
+        were not used as expected, listing the requests that came close.
+        """
+        unmet = self._rules.unmet()
+        if not unmet:
+            return
+        calls = self.calls
+        parts = []
+        for rule, why in unmet:
+            parts.append(f"{rule.describe()}: {why}.\n{calls.near_misses(rule.match)}")
+        raise UnusedRuleError("scenario rules were not used as expected:\n" + "\n".join(parts))
+
+    @property
+    def calls(self) -> Calls:
+        """Every request the provider received (secrets redacted), oldest first."""
+        return self.journal.snapshot()
+
+    def clear_calls(self) -> None:
+        """Forget the journal."""
+        self.journal.clear()
 
     # --- seeded identities ------------------------------------------------
     @property
@@ -493,21 +613,62 @@ class Provider:
                 405,
                 [("Allow", ", ".join(endpoint.methods))],
             )
+            self._record(endpoint.name, request, response, None)
             return _cors(response)
+        rule = None
         try:
-            response = self._dispatch(endpoint, request)
-        except OAuthError as exc:
-            response = error_response(exc)
-        except HTTPException as exc:
-            response = error_response(
-                InvalidRequest(exc.description or exc.name, status_code=exc.code or 400)
-            )
-        except Exception as exc:
+            if self._rules:  # no rules, no extra work: the plain path stays as fast
+                rule, response = self._scripted(endpoint, request)
+            else:
+                response = self._real(endpoint, request)
+        except ConnectionDropped:
+            self._record(endpoint.name, request, None, rule)
+            raise
+        except Exception as exc:  # a fault that failed
             self._errors.append(exc)
             response = error_response(ServerError(f"{type(exc).__name__} in mockauth"))
+        self._record(endpoint.name, request, response, rule)
         if endpoint.name != "authorize":
             _cors(response)
         return response
+
+    def _scripted(self, endpoint: Endpoint, request: Request) -> tuple[Rule | None, Response]:
+        raw = request_params(request)
+        call = new_call(endpoint.name, request, raw, self.clock.now())
+        picked = self._rules.pick(call, raw)
+        if picked is None:
+            return None, self._real(endpoint, request)
+        rule, fault = picked
+        exchange = Exchange(
+            self, endpoint.name, request, raw, lambda: self._real(endpoint, request)
+        )
+        return rule, fault.respond(exchange)
+
+    def _real(self, endpoint: Endpoint, request: Request) -> Response:
+        """The provider's own answer; every failure becomes a spec-shaped response."""
+        try:
+            return self._dispatch(endpoint, request)
+        except OAuthError as exc:
+            return error_response(exc)
+        except HTTPException as exc:
+            return error_response(
+                InvalidRequest(exc.description or exc.name, status_code=exc.code or 400)
+            )
+        except ConnectionDropped:
+            raise
+        except Exception as exc:
+            self._errors.append(exc)
+            return error_response(ServerError(f"{type(exc).__name__} in mockauth"))
+
+    def _record(
+        self, name: str, request: Request, response: Response | None, rule: Rule | None
+    ) -> None:
+        call = new_call(name, request, cached_params(request), self.clock.now())
+        call.rule = rule
+        if response is not None:
+            call.status = response.status_code
+            call.error = error_of(response)
+        self.journal.record(call)
 
     def _dispatch(self, endpoint: Endpoint, request: Request) -> Response:
         # The one place where something other than the endpoint may answer.

@@ -132,7 +132,8 @@ def mockauth(
 
     ``mockauth.issuer`` is its issuer URL. Configure it with
     ``@pytest.mark.mockauth(...)`` or by overriding ``mockauth_config``.
-    Unexpected errors inside the provider fail the test at teardown.
+    Unexpected errors inside the provider, and strict scenario rules that were
+    not used as expected, fail a passing test at teardown.
     """
     from .errors import ConfigError
     from .provider import Provider
@@ -156,6 +157,7 @@ def mockauth(
         mockauth_server.unmount(provider)
     reports = request.node.stash.get(_REPORT_KEY, {})
     call = reports.get("call")
-    if call is None or call.passed:
+    if call is None or call.passed:  # a failing test keeps its own failure in front
         provider.raise_errors()
         mockauth_server.check()
+        provider.check_rules()

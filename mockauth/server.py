@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .errors import MockauthError, ServerThreadError
+from .faults import ConnectionDropped
 from .http import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -166,6 +167,9 @@ class _Handler(WSGIRequestHandler):
         self.environ = environ = self.make_environ()
         try:
             status, headers, body = self._call_app(environ)
+        except ConnectionDropped:  # a scripted fault: close without a response
+            self.close_connection = True
+            return
         except Exception as exc:  # a bug below the provider's own error handling
             self.server.errors.append(exc)  # type: ignore[attr-defined]
             status, headers = "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .faults import ConnectionDropped
 from .http import Request, Response
 
 if TYPE_CHECKING:
@@ -96,13 +97,16 @@ class HttpxTransport(_HttpxBase):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         import httpx
 
-        status, headers, body = call_in_process(
-            self.target,
-            request.method,
-            str(request.url),
-            request.headers.multi_items(),
-            request.read(),
-        )
+        try:
+            status, headers, body = call_in_process(
+                self.target,
+                request.method,
+                str(request.url),
+                request.headers.multi_items(),
+                request.read(),
+            )
+        except ConnectionDropped as exc:  # what httpx raises when a server hangs up
+            raise httpx.RemoteProtocolError(str(exc), request=request) from None
         return httpx.Response(status, headers=headers, content=body, request=request)
 
 
@@ -119,14 +123,17 @@ class AsyncHttpxTransport(_AsyncHttpxBase):
         import httpx
 
         body = await request.aread()
-        status, headers, content = await anyio.to_thread.run_sync(
-            call_in_process,
-            self.target,
-            request.method,
-            str(request.url),
-            request.headers.multi_items(),
-            body,
-        )
+        try:
+            status, headers, content = await anyio.to_thread.run_sync(
+                call_in_process,
+                self.target,
+                request.method,
+                str(request.url),
+                request.headers.multi_items(),
+                body,
+            )
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from None
         return httpx.Response(status, headers=headers, content=content, request=request)
 
 
@@ -174,9 +181,19 @@ class RequestsAdapter(_RequestsBase):
             data = body
         else:
             data = body.read()
-        status, headers, content = call_in_process(
-            self.target, request.method or "GET", request.url or "/", request.headers.items(), data
-        )
+        try:
+            status, headers, content = call_in_process(
+                self.target, request.method or "GET", request.url or "/", request.headers.items(),
+                data,
+            )  # fmt: skip
+        except ConnectionDropped as exc:  # what requests raises when a server hangs up
+            from http.client import RemoteDisconnected
+
+            from requests.exceptions import ConnectionError as RequestsConnectionError
+            from urllib3.exceptions import ProtocolError
+
+            reason = ProtocolError("Connection aborted.", RemoteDisconnected(str(exc)))
+            raise RequestsConnectionError(reason, request=request) from None
         raw = HTTPResponse(
             body=io.BytesIO(content),
             headers=HTTPHeaderDict(headers),

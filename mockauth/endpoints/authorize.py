@@ -88,6 +88,17 @@ def _redirect(redirect_uri: str, mode: str, values: dict[str, str]) -> Response:
 
 
 def handle(provider: Provider, request: Request) -> Response:
+    return _answer(provider, request, None)
+
+
+def error_redirect(provider: Provider, request: Request, error: OAuthError) -> Response:
+    """``error`` for this authorization request: redirected to the client when the
+    client and redirect URI are valid (RFC 6749 §4.1.2.1), else shown as a page.
+    """
+    return _answer(provider, request, error)
+
+
+def _answer(provider: Provider, request: Request, forced: OAuthError | None) -> Response:
     try:
         params = _params(request)
         client, redirect_uri = _client_and_redirect(provider, params)
@@ -101,6 +112,8 @@ def handle(provider: Provider, request: Request) -> Response:
     if usable and mode and not (mode == "query" and default_mode == "fragment"):
         reply_mode = mode
     try:
+        if forced is not None:
+            raise forced
         values, cookie = _approve(provider, request, params, client, redirect_uri, mode)
     except OAuthError as exc:
         values = exc.to_dict()

@@ -1,0 +1,247 @@
+"""The request journal: every request the provider received, for assertions.
+
+Secrets, passwords, codes and tokens are redacted before they are stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import unquote_plus
+
+from .errors import MockauthError
+
+if TYPE_CHECKING:
+    from .http import Request
+    from .scenarios import Match, Rule
+
+__all__ = ["REDACTED", "Call", "Calls", "Journal"]
+
+REDACTED = "[redacted]"
+#: Parameters whose values never reach the journal.
+SECRET_PARAMS = frozenset(
+    {
+        "client_secret", "password", "code", "code_verifier", "refresh_token", "access_token",
+        "token", "id_token_hint", "assertion", "client_assertion", "subject_token",
+        "actor_token", "device_code",
+    }
+)  # fmt: skip
+#: The most calls a journal keeps; older ones are dropped first.
+MAX_CALLS = 10_000
+
+
+def redact(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k in SECRET_PARAMS else v) for k, v in params.items()}
+
+
+def basic_client_id(request: Request) -> str | None:
+    """The client id of ``Authorization: Basic`` credentials, if any (never the secret)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    client_id, sep, _ = decoded.partition(":")
+    return unquote_plus(client_id) if sep else None
+
+
+@dataclass
+class Call:
+    """One request as the provider saw it, and how it answered."""
+
+    endpoint: str
+    method: str
+    path: str
+    params: dict[str, str]
+    client_id: str | None
+    grant_type: str | None
+    time: float
+    status: int | None = None
+    error: str | None = None
+    rule: Rule | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        bits = [f"{self.method} {self.endpoint}"]
+        if self.grant_type:
+            bits.append(f"grant_type={self.grant_type}")
+        if self.client_id:
+            bits.append(f"client_id={self.client_id}")
+        outcome = f"-> {self.status}" if self.status is not None else "-> (no response)"
+        if self.error:
+            outcome += f" {self.error}"
+        if self.rule is not None:
+            outcome += f" [scripted by rule {self.rule.id}]"
+        return " ".join(bits) + " " + outcome
+
+
+class Calls(Sequence[Call]):
+    """A list of calls with filters and assertion helpers.
+
+    ``provider.calls.filter(endpoint="token", grant_type="refresh_token")``;
+    ``provider.calls.assert_called("token", times=2, client_id="web")``.
+    Failures list the calls that came close and why they did not match.
+    """
+
+    def __init__(self, calls: Sequence[Call]) -> None:
+        self._calls = list(calls)
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> Calls: ...
+    def __getitem__(self, index: int | slice) -> Call | Calls:
+        if isinstance(index, slice):
+            return Calls(self._calls[index])
+        return self._calls[index]
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._calls)
+
+    def __repr__(self) -> str:
+        return f"Calls({self._calls!r})"
+
+    def filter(self, endpoint: str | None = None, **criteria: Any) -> Calls:
+        """The calls that match (same criteria as :class:`~mockauth.scenarios.Match`)."""
+        match = _match(endpoint, criteria)
+        return Calls([c for c in self._calls if not match.mismatches(c)])
+
+    def assert_called(
+        self, endpoint: str | None = None, *, times: int | None = None, **criteria: Any
+    ) -> Calls:
+        """Assert matching calls were made (``times`` exactly, else at least once)."""
+        match = _match(endpoint, criteria)
+        found = Calls([c for c in self._calls if not match.mismatches(c)])
+        ok = len(found) == times if times is not None else len(found) > 0
+        if not ok:
+            wanted = f"exactly {times}" if times is not None else "at least one"
+            raise JournalAssertionError(
+                f"expected {wanted} call matching {match}, found {len(found)}.\n"
+                + self.near_misses(match)
+            )
+        return found
+
+    def assert_not_called(self, endpoint: str | None = None, **criteria: Any) -> None:
+        """Assert no call matches."""
+        match = _match(endpoint, criteria)
+        found = [c for c in self._calls if not match.mismatches(c)]
+        if found:
+            listed = "\n".join(f"  {c}" for c in found)
+            raise JournalAssertionError(f"expected no call matching {match}, found:\n{listed}")
+
+    def near_misses(self, match: Match, limit: int = 10) -> str:
+        """The calls that came closest to ``match``, each with why it did not match."""
+        if not self._calls:
+            return "The provider received no requests."
+        scored = sorted(
+            ((match.mismatches(c), i, c) for i, c in enumerate(self._calls)),
+            key=lambda t: (len(t[0]), t[1]),
+        )
+        lines = ["Calls received (closest first):"]
+        for reasons, _, call in scored[:limit]:
+            why = "; ".join(reasons) if reasons else "matches"
+            lines.append(f"  {call}\n      {why}")
+        if len(scored) > limit:
+            lines.append(f"  ... and {len(scored) - limit} more")
+        return "\n".join(lines)
+
+
+def _match(endpoint: str | None, criteria: Mapping[str, Any]) -> Match:
+    from .scenarios import Match
+
+    return Match(endpoint=endpoint, **criteria)
+
+
+class JournalAssertionError(MockauthError, AssertionError):
+    """A journal assertion failed; the message lists the near-misses."""
+
+
+class Journal:
+    """Thread-safe, bounded store of :class:`Call` records."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: deque[Call] = deque(maxlen=MAX_CALLS)
+
+    def record(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def snapshot(self) -> Calls:
+        with self._lock:
+            return Calls(list(self._calls))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+def _single(multi: Any) -> dict[str, str]:
+    return {k: v[0] for k, v in multi.lists() if v}
+
+
+def request_params(request: Request) -> dict[str, str]:
+    """Query and form parameters (raw), parsing the form the way endpoints do."""
+    from .errors import OAuthError
+    from .http import form_params, is_form
+
+    params = _single(request.args)
+    if request.method == "POST" and is_form(request):
+        try:
+            form = form_params(request)
+        except OAuthError:
+            return params
+        params.update(form.values)
+    return params
+
+
+def cached_params(request: Request) -> dict[str, str]:
+    """Query and form parameters, the form only if an endpoint already parsed it."""
+    params = _single(request.args)
+    form = request.__dict__.get("form")
+    if form is not None:
+        params.update(_single(form))
+    return params
+
+
+def new_call(endpoint: str, request: Request, params: Mapping[str, str], now: float) -> Call:
+    """A journal entry for a request; secrets in ``params`` are redacted here."""
+    return Call(
+        endpoint=endpoint,
+        method=request.method,
+        path=request.path,
+        params=redact(params),
+        client_id=params.get("client_id") or basic_client_id(request),
+        grant_type=params.get("grant_type"),
+        time=now,
+    )
+
+
+def error_of(response: Any) -> str | None:
+    """The OAuth error code a response carries, if any (JSON body or redirect)."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    status = response.status_code
+    if status in (302, 303):
+        location = urlsplit(response.headers.get("Location", ""))
+        found = parse_qs(location.query or location.fragment).get("error")
+        return found[0] if found else None
+    if status < 400 or response.mimetype != "application/json":
+        return None
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None

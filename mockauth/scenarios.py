@@ -1,0 +1,249 @@
+"""Scenario rules: a matcher, a lifetime and a fault.
+
+A rule decides, for each request that matches it, whether a fault answers
+(and which) or the real provider does. Lifetimes: always; ``times=n`` (the
+first n matches); ``after=n`` (let n matches through first); an ordered
+``sequence`` of outcomes, one per match, like ``unittest.mock``'s
+``side_effect``. Rules are tried in the order they were added.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, MockauthError
+from .faults import Fault, Real
+
+if TYPE_CHECKING:
+    from .journal import Call
+
+__all__ = ["ENDPOINT_NAMES", "Match", "Rule", "RuleSet", "UnusedRuleError"]
+
+ENDPOINT_NAMES = (
+    "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke", "end_session",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which requests a rule applies to; every given criterion must hold.
+
+    ``params`` compares any query or form parameter by exact value (secrets
+    are compared before redaction is applied to the journal copy).
+    """
+
+    endpoint: str | None = None
+    method: str | None = None
+    grant_type: str | None = None
+    client_id: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.endpoint is not None and self.endpoint not in ENDPOINT_NAMES:
+            raise ConfigError(
+                "endpoint", f"{self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}"
+            )
+        if self.method is not None:
+            object.__setattr__(self, "method", self.method.upper())
+
+    def mismatches(self, call: Call, raw: Mapping[str, str] | None = None) -> list[str]:
+        """Why ``call`` does not match (empty when it does)."""
+        reasons = []
+        if self.endpoint is not None and call.endpoint != self.endpoint:
+            reasons.append(f"endpoint is {call.endpoint!r}, not {self.endpoint!r}")
+        if self.method is not None and call.method != self.method:
+            reasons.append(f"method is {call.method}, not {self.method}")
+        if self.grant_type is not None and call.grant_type != self.grant_type:
+            reasons.append(f"grant_type is {call.grant_type!r}, not {self.grant_type!r}")
+        if self.client_id is not None and call.client_id != self.client_id:
+            reasons.append(f"client_id is {call.client_id!r}, not {self.client_id!r}")
+        values = raw if raw is not None else call.params
+        for name, wanted in self.params.items():
+            got = values.get(name)
+            if got != wanted:
+                reasons.append(f"{name} is {got!r}, not {wanted!r}")
+        return reasons
+
+    def __str__(self) -> str:
+        parts = [
+            f"{k}={v!r}"
+            for k, v in (
+                ("endpoint", self.endpoint), ("method", self.method),
+                ("grant_type", self.grant_type), ("client_id", self.client_id),
+            )
+            if v is not None
+        ]  # fmt: skip
+        parts += [f"{k}={v!r}" for k, v in self.params.items()]
+        return "(" + ", ".join(parts) + ")" if parts else "(any request)"
+
+
+_ids = itertools.count(1)
+
+
+class Rule:
+    """A scenario rule. Build one directly or with ``provider.fail(...)``.
+
+    ``fault`` answers matching requests (``times`` of them, after letting
+    ``after`` through), or ``sequence`` gives one outcome per match (a fault,
+    or :class:`~mockauth.faults.Real` for the real answer). ``strict`` rules
+    that were not used as expected fail the test at teardown; by default a
+    rule is strict when it has ``times`` or a ``sequence``.
+    """
+
+    def __init__(
+        self,
+        match: Match,
+        fault: Fault | None = None,
+        *,
+        times: int | None = None,
+        after: int = 0,
+        sequence: Sequence[Fault] | None = None,
+        strict: bool | None = None,
+        name: str | None = None,
+    ) -> None:
+        if (fault is None) == (sequence is None):
+            raise MockauthError("a rule needs a fault or a sequence of outcomes, not both")
+        if times is not None and times < 1:
+            raise ConfigError("times", f"must be at least 1, got {times}")
+        if after < 0:
+            raise ConfigError("after", f"must not be negative, got {after}")
+        if sequence is not None and (times is not None or not sequence):
+            raise ConfigError("sequence", "needs at least one outcome and no 'times'")
+        self.id = next(_ids)
+        self.match = match
+        self.fault = fault
+        self.sequence = list(sequence) if sequence is not None else None
+        self.times = times
+        self.after = after
+        self.strict = strict if strict is not None else (times is not None or sequence is not None)
+        self.name = name
+        self.seen = 0  # matching requests
+        self.used = 0  # outcomes given (faults and scripted real answers)
+
+    @property
+    def expected(self) -> int | None:
+        """How many outcomes this rule expects to give, if bounded."""
+        if self.sequence is not None:
+            return len(self.sequence)
+        return self.times
+
+    @property
+    def exhausted(self) -> bool:
+        expected = self.expected
+        return expected is not None and self.used >= expected
+
+    def next_outcome(self) -> Fault | None:
+        """The outcome for one more matching request, or ``None`` to pass it on.
+
+        Called under the rule set's lock.
+        """
+        index = self.seen - self.after
+        self.seen += 1
+        if index < 0 or self.exhausted:
+            return None
+        self.used += 1
+        if self.sequence is not None:
+            return self.sequence[index]
+        return self.fault
+
+    def unmet(self) -> str | None:
+        """Why this strict rule is not satisfied, or ``None``."""
+        expected = self.expected
+        if not self.strict or expected is None or self.used >= expected:
+            return None
+        skipped = f" after the first {self.after}" if self.after else ""
+        return f"expected {expected} matching request(s){skipped}, got {self.used}"
+
+    def describe(self) -> str:
+        if self.sequence is not None:
+            what = "sequence [" + ", ".join(f.describe() for f in self.sequence) + "]"
+        else:
+            assert self.fault is not None
+            what = self.fault.describe()
+        life = []
+        if self.times is not None:
+            life.append(f"times={self.times}")
+        if self.after:
+            life.append(f"after={self.after}")
+        label = f" {self.name!r}" if self.name else ""
+        return f"rule {self.id}{label}: {self.match} -> {what}" + (
+            f" ({', '.join(life)})" if life else ""
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description (the admin API lists rules this way)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "match": {k: v for k, v in vars(self.match).items() if v not in (None, {})},
+            "fault": self.fault.to_dict() if self.fault is not None else None,
+            "sequence": [f.to_dict() for f in self.sequence] if self.sequence else None,
+            "times": self.times,
+            "after": self.after,
+            "strict": self.strict,
+            "seen": self.seen,
+            "used": self.used,
+        }
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
+
+
+class UnusedRuleError(MockauthError, AssertionError):
+    """Strict rules were not used as expected; the message shows the near-misses."""
+
+
+class RuleSet:
+    """A provider's rules, tried in order under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def __iter__(self) -> Iterable[Rule]:
+        return iter(list(self._rules))
+
+    def add(self, rule: Rule) -> Rule:
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def remove(self, rule: Rule | int) -> None:
+        with self._lock:
+            for existing in self._rules:
+                if existing is rule or existing.id == rule:
+                    self._rules.remove(existing)
+                    return
+        raise MockauthError(f"no such rule: {rule!r}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def all(self) -> list[Rule]:
+        with self._lock:
+            return list(self._rules)
+
+    def pick(self, call: Call, raw: Mapping[str, str]) -> tuple[Rule, Fault] | None:
+        """The first rule that has an outcome for this request, and that outcome."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.match.mismatches(call, raw):
+                    continue
+                outcome = rule.next_outcome()
+                if outcome is not None:
+                    return rule, outcome
+        return None
+
+    def unmet(self) -> list[tuple[Rule, str]]:
+        return [(r, why) for r in self.all() if (why := r.unmet()) is not None]
+
+
+REAL = Real()

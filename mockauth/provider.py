@@ -7,6 +7,7 @@ whether it came over a socket (:mod:`mockauth.server`) or in-process
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import threading
@@ -383,8 +384,45 @@ class Provider:
         return client
 
     def get_client(self, client_id: str) -> Client | None:
-        """The client registered as ``client_id``, or ``None``."""
-        return self._clients.get(client_id)
+        """The client registered as ``client_id``, or ``None``.
+
+        With ``lenient_clients`` an unknown id registers a client that accepts
+        any secret and redirect URI.
+        """
+        found = self._clients.get(client_id)
+        if found is None and self.config.lenient_clients and _plausible_id(client_id):
+            with self._lock:
+                found = self._clients.setdefault(
+                    client_id, Client(client_id=client_id, client_secret=None, lenient=True)
+                )
+        return found
+
+    def rotate_client_secret(self, client_id: str, new_secret: str | None = None) -> Client:
+        """Give a client a new secret; the old one fails from now on (a "secret
+        rotated" scenario). Returns the updated client.
+        """
+        with self._lock:
+            client = self.client(client_id)
+            if client.public:
+                raise MockauthError(f"client {client_id!r} is public and has no secret")
+            secret = new_secret or b64url(self.rng.randbytes(32))
+            updated = dataclasses.replace(client, client_secret=secret)
+            self._clients[client_id] = updated
+        return updated
+
+    def revoke_tokens(self, *, user: str | None = None, client: str | None = None) -> int:
+        """Revoke every access and refresh token of a user (``sub``) and/or a client.
+
+        Returns how many tokens were revoked.
+        """
+        if user is None and client is None:
+            raise MockauthError("revoke_tokens() needs user= or client=")
+        return self.store.revoke_matching(
+            lambda sub, client_id: (
+                (user is None or sub == user) and (client is None or client_id == client)
+            ),
+            self.clock.now(),
+        )
 
     def client_secret(self, client_id: str) -> str | None:
         """The secret of a registered client (``None`` for public or unknown clients)."""
@@ -512,10 +550,14 @@ class Provider:
         claims: Mapping[str, Any] | None = None,
         opaque: bool | None = None,
         alg: str | None = None,
+        kid: str | None = None,
+        not_before: int | None = None,
     ) -> str:
         """Mint an access token as the token endpoint would, without a flow.
 
-        ``expires_in`` may be negative for a token that is already expired.
+        ``expires_in`` may be negative for a token that is already expired;
+        ``not_before`` (seconds from now) sets ``nbf`` for one not valid yet.
+        ``alg`` picks the active key of an algorithm, ``kid`` one published key.
         ``client_id`` defaults to ``"mockauth"``, ``subject`` to the client id,
         ``audience`` to the client's registered audience, else the client id.
         The token is recorded: userinfo, introspection and revocation know it.
@@ -539,6 +581,8 @@ class Provider:
             expires_in=expires_in,
             opaque=opaque,
             alg=alg,
+            kid=kid,
+            not_before=not_before,
             auth_time=int(self.clock.now()) if user else None,
         )
         return token
@@ -718,9 +762,11 @@ class Provider:
         return f"<Provider {self.issuer} clients={len(self._clients)} users={len(self._users)}>"
 
 
-def _fields(obj: Any) -> dict[str, Any]:
-    import dataclasses
+def _plausible_id(client_id: str) -> bool:
+    return 0 < len(client_id) <= 200 and client_id.isprintable()
 
+
+def _fields(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 

@@ -156,6 +156,21 @@ class Store:
     def grant_revoked(self, grant_id: str | None) -> bool:
         return grant_id is not None and grant_id in self.revoked_grants.items
 
+    def revoke_matching(self, matches: Callable[[str, str], bool], now: float) -> int:
+        """Revoke the access and refresh tokens whose ``(sub, client_id)`` match."""
+        count = 0
+        with self.lock:
+            for record in self.refresh.items.values():
+                if not record.used and matches(record.sub, record.client_id):
+                    record.used = True
+                    self.revoked_grants.put(record.grant_id, record.expires_at, now)
+                    count += 1
+            for access in self.access.items.values():
+                if not access.revoked and matches(access.sub, access.client_id):
+                    access.revoked = True
+                    count += 1
+        return count
+
     # refresh tokens --------------------------------------------------------
     def put_refresh(self, record: RefreshRecord, now: float) -> None:
         with self.lock:

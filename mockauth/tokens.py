@@ -18,7 +18,7 @@ import jwt
 
 from .clock import ClockLike
 from .config import TokenConfig
-from .errors import InvalidToken
+from .errors import InvalidToken, MockauthError
 from .keys import KeySet, SigningKey, b64url
 from .store import AccessRecord, RefreshRecord, Store
 
@@ -68,6 +68,14 @@ class TokenService:
         headers = {"kid": key.kid, "typ": typ} if key.kid else {"typ": typ}
         return jwt.encode(dict(claims), key.key, algorithm=key.alg, headers=headers)
 
+    def _key(self, alg: str | None, kid: str | None) -> SigningKey:
+        if kid is None:
+            return self.keys.active(alg)
+        key = self.keys.get(kid)
+        if key is None:
+            raise MockauthError(f"no published key with kid {kid!r}")
+        return key
+
     def id_token_key(self, alg: str | None, client_secret: str | None) -> SigningKey:
         """The key an ID token is signed with.
 
@@ -96,6 +104,8 @@ class TokenService:
         expires_in: int | None = None,
         opaque: bool | None = None,
         alg: str | None = None,
+        not_before: int | None = None,
+        kid: str | None = None,
     ) -> tuple[str, AccessRecord]:
         """A new access token (RFC 9068 §2.2 claims when it is a JWT), recorded."""
         now = self.clock.now()
@@ -118,9 +128,11 @@ class TokenService:
             claims["auth_time"] = auth_time
         if not audience:
             del claims["aud"]
+        if not_before is not None:
+            claims["nbf"] = iat + not_before
         if opaque is None:
             opaque = self.config.access_token_format == "opaque"
-        token = new_secret() if opaque else self._sign(claims, self.keys.active(alg), "at+jwt")
+        token = new_secret() if opaque else self._sign(claims, self._key(alg, kid), "at+jwt")
         record = AccessRecord(
             jti=jti,
             client_id=client_id,
@@ -223,8 +235,12 @@ class TokenService:
             record = self._verify_jwt_access_token(token)
         if record.revoked or self.store.grant_revoked(record.grant_id):
             raise InvalidToken("the token has been revoked")
-        if record.expires_at <= self.clock.now():
+        now = self.clock.now()
+        if record.expires_at <= now:
             raise InvalidToken("the token has expired")
+        nbf = record.claims.get("nbf")
+        if isinstance(nbf, int) and nbf > now:
+            raise InvalidToken("the token is not valid yet (nbf)")
         return record
 
     def decode(

@@ -247,3 +247,66 @@ class RuleSet:
 
 
 REAL = Real()
+
+
+_MATCH_KEYS = ("endpoint", "method", "grant_type", "client_id", "params")
+_LIFETIME_KEYS = ("times", "after", "sequence", "strict", "name")
+
+
+def rule_from_mapping(data: Mapping[str, Any], key: str = "") -> Rule:
+    """A rule from plain data (scenario files, the admin API); errors name the key.
+
+    ``{"endpoint": "token", "grant_type": "refresh_token", "error": "invalid_grant",
+    "times": 1}``, ``{"endpoint": "jwks", "delay": 2.0}``, ``{"endpoint": "token",
+    "sequence": [503, 503, "real"]}``. The fault keys are those of
+    :func:`mockauth.faults.build`.
+    """
+    from .faults import build, outcome
+
+    def where(name: str) -> str:
+        return f"{key}.{name}" if key else name
+
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, f"expected a table/object, got {data!r}")
+    fields = dict(data)
+    match_fields = {k: fields.pop(k) for k in _MATCH_KEYS if k in fields}
+    life = {k: fields.pop(k) for k in _LIFETIME_KEYS if k in fields}
+    for name, value in match_fields.items():
+        if name == "params":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ConfigError(where("params"), "expected a table of strings")
+        elif not isinstance(value, str):
+            raise ConfigError(where(name), f"expected a string, got {value!r}")
+    try:
+        match = Match(**match_fields)
+    except ConfigError as exc:
+        raise ConfigError(where(exc.key), exc.message) from None
+    for name in ("times", "after"):
+        value = life.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(where(name), f"expected an integer, got {value!r}")
+    if "strict" in life and not isinstance(life["strict"], bool):
+        raise ConfigError(where("strict"), "expected true or false")
+    sequence = life.pop("sequence", None)
+    try:
+        if sequence is not None:
+            if fields:
+                raise ConfigError(where(next(iter(fields))), "cannot stand beside 'sequence'")
+            if not isinstance(sequence, list):
+                raise ConfigError(where("sequence"), "expected a list of outcomes")
+            outcomes = []
+            for i, step in enumerate(sequence):
+                try:
+                    outcomes.append(outcome(step))
+                except ConfigError as exc:
+                    raise ConfigError(where(f"sequence[{i}]"), exc.message) from None
+            return Rule(match, sequence=outcomes, **life)
+        if not fields:
+            raise ConfigError(key, "a rule needs a fault (error, status, delay, token, ...)")
+        return Rule(match, build(fields, key), **life)
+    except ConfigError as exc:
+        if exc.key.startswith(key):
+            raise
+        raise ConfigError(where(exc.key) if exc.key else key, exc.message) from None

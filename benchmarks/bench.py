@@ -119,6 +119,58 @@ def in_process(requests: int) -> None:
     )
 
 
+def core(requests: int, rules: int = 0) -> float:
+    """Provider.handle alone (no client library, no socket): µs per client_credentials token.
+
+    With ``rules``, that many scenario rules exist that never match the request,
+    so the figure shows what the mere existence of scenarios costs.
+    """
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    from mockauth import Provider
+    from mockauth.http import Request
+
+    provider = Provider()
+    provider.add_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    for _ in range(rules):
+        provider.fail("jwks", status=503)
+    auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    environ = EnvironBuilder(
+        path="/default/token",
+        method="POST",
+        data={"grant_type": "client_credentials", "scope": "read"},
+        headers={"Authorization": f"Basic {auth}"},
+    ).get_environ()
+    body = environ["wsgi.input"].read()
+
+    def one() -> None:
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        response = provider.handle(Request(env))
+        assert response.status_code == 200
+
+    for _ in range(200):
+        one()
+    best = float("inf")
+    for _ in range(5):  # best of five: the least disturbed run
+        start = time.perf_counter()
+        for _ in range(requests):
+            one()
+        best = min(best, (time.perf_counter() - start) / requests)
+    return best * 1e6
+
+
+def core_report(requests: int) -> None:
+    plain = core(requests)
+    with_rules = core(requests, rules=5)
+    print(
+        f"core Provider.handle, client_credentials: {plain:.1f} µs per token "
+        f"({with_rules:.1f} µs with 5 non-matching scenario rules)"
+    )
+
+
 def _start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockauth", "serve", "--port", "0", "--config", str(BENCH_CONFIG)],
@@ -206,9 +258,18 @@ def cold_start(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--core-only",
+        action="store_true",
+        help="only the in-process core figure (to compare two checkouts via PYTHONPATH)",
+    )
     args = parser.parse_args()
     quick = args.quick
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
+    if args.core_only:
+        core_report(500 if quick else 2000)
+        return
+    core_report(500 if quick else 2000)
     fixture_overhead(200, 2 if quick else 5)
     in_process(500 if quick else 3000)
     live_server(1.0 if quick else 3.0)

@@ -23,6 +23,8 @@ from .errors import UnknownClientError as UnknownClientError
 from .errors import UnknownUserError as UnknownUserError
 from .keys import SigningKey as SigningKey
 from .provider import Provider as Provider
+from .scenario_files import Scenario as Scenario
+from .scenario_files import load_scenario as load_scenario
 from .server import LiveServer as LiveServer
 from .users import User as User
 
@@ -38,6 +40,7 @@ __all__ = [
     "OAuthError",
     "Provider",
     "ProviderConfig",
+    "Scenario",
     "ServerConfig",
     "ServerThreadError",
     "SigningKey",
@@ -46,4 +49,5 @@ __all__ = [
     "UnknownUserError",
     "User",
     "load_config",
+    "load_scenario",
 ]

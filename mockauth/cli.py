@@ -17,6 +17,7 @@ from .errors import ConfigError, MockauthError
 
 if TYPE_CHECKING:
     from .provider import Provider
+    from .scenario_files import Scenario
 
 __all__ = ["build_parser", "main"]
 
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (.json, .toml, .yaml); default: the built-in demo",
     )
     serve.add_argument(
+        "--scenario",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="scenario file applied to every issuer (repeatable)",
+    )
+    serve.add_argument(
         "--seed", type=int, default=None, help="seed for generated users, ids and secrets"
     )
     serve.add_argument(
@@ -63,7 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL clients reach the server at (e.g. http://mockauth:8080)",
     )
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        type=_admin_token,
+        default=None,
+        help="token of the admin API at /_mockauth (default: a new one each run, printed)",
+    )
+    serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API")
     return parser
+
+
+def _admin_token(value: str) -> str:
+    from .admin import check_token
+
+    try:
+        return check_token(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def demo_config() -> ServerConfig:
@@ -82,7 +107,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _banner(server_url: str, providers: Sequence[Provider], out: TextIO) -> None:
+def _banner(
+    server_url: str,
+    providers: Sequence[Provider],
+    out: TextIO,
+    scenarios: Sequence[Scenario] = (),
+    admin: tuple[str, str] | None = None,
+) -> None:
     print(BANNER.format(version=_version()), file=out)
     print(f"Listening on {server_url}", file=out)
     for provider in providers:
@@ -98,15 +129,27 @@ def _banner(server_url: str, providers: Sequence[Provider], out: TextIO) -> None
         for user in provider.users:
             password = f"  password {user.password}" if user.password else ""
             print(f"  user       {user.username}  (sub {user.sub}){password}", file=out)
+    if scenarios:
+        print("\nScenarios (every issuer)", file=out)
+    for scenario in scenarios:
+        print(f"  scenario   {scenario.describe()}", file=out)
+        print(f"    file     {scenario.source}", file=out)
+    if admin is not None:  # (admin URL, token)
+        print(f"\nAdmin API  {admin[0]}", file=out)
+        print(f"  header     X-Mockauth-Admin-Token: {admin[1]}", file=out)
+        print(f"  openapi    {admin[0]}/openapi.json", file=out)
     print("\nPress Ctrl-C to stop.", file=out, flush=True)
 
 
 def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .admin import new_token
     from .provider import Provider
+    from .scenario_files import load_scenario
     from .server import LiveServer
 
     try:
         config = load_config(args.config) if args.config else demo_config()
+        scenarios = [load_scenario(path) for path in getattr(args, "scenario", None) or ()]
     except ConfigError as exc:
         print(f"mockauth: error: {exc}", file=err)
         return 2
@@ -127,8 +170,23 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         print(f"mockauth: error: {args.config or 'demo config'}: {exc}", file=err)
         return 2
     try:
+        for provider in providers:
+            for scenario in scenarios:
+                scenario.apply(provider)
+    except ConfigError as exc:  # e.g. a client the scenario names is not configured
+        print(f"mockauth: error: {exc}", file=err)
+        return 2
+    admin_token = None
+    if not getattr(args, "no_admin", False):
+        admin_token = getattr(args, "admin_token", None) or new_token()
+    try:
         server = LiveServer(
-            providers, host=host, port=port, public_url=args.public_url, quiet=not args.verbose
+            providers,
+            host=host,
+            port=port,
+            public_url=args.public_url,
+            quiet=not args.verbose,
+            admin_token=admin_token,
         ).start()
     except (ConfigError, OSError) as exc:
         print(f"mockauth: error: cannot serve on {host}:{port}: {exc}", file=err)
@@ -141,7 +199,8 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
         bound = f"[{host}]" if ":" in host else host  # server.url may be --public-url
-        _banner(f"http://{bound}:{server.port}", providers, out)
+        admin = (server.admin_url, admin_token) if server.admin_url and admin_token else None
+        _banner(f"http://{bound}:{server.port}", providers, out, scenarios, admin)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

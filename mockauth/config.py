@@ -32,6 +32,7 @@ __all__ = [
     "UserConfig",
     "load_config",
     "parse",
+    "read_mapping",
 ]
 
 SigningAlg = Literal["RS256", "PS256", "ES256", "EdDSA", "HS256"]
@@ -470,8 +471,11 @@ def _read(path: Path) -> Any:
     raise ConfigError("", "unknown file type: use .json, .toml, .yaml or .yml", source=str(path))
 
 
-def load_config(path: str | Path) -> ServerConfig:
-    """Read a JSON, TOML or YAML config file into a :class:`ServerConfig`."""
+def read_mapping(path: str | Path) -> Mapping[str, Any]:
+    """The top-level table of a JSON, TOML or YAML file (config and scenario files).
+
+    Errors are :class:`ConfigError` naming the file; an empty file is an empty table.
+    """
     path = Path(path)
     try:
         data = _read(path)
@@ -485,4 +489,9 @@ def load_config(path: str | Path) -> ServerConfig:
         raise ConfigError(
             "", f"the top level must be a table/object, got {_describe(data)}", source=str(path)
         )
-    return ServerConfig.from_mapping(data, source=str(path))
+    return data
+
+
+def load_config(path: str | Path) -> ServerConfig:
+    """Read a JSON, TOML or YAML config file into a :class:`ServerConfig`."""
+    return ServerConfig.from_mapping(read_mapping(path), source=str(Path(path)))

@@ -8,10 +8,14 @@ answer.
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -32,12 +36,39 @@ __all__ = [
     "OAuthErrorFault",
     "Real",
     "RotateKeys",
+    "StripKids",
     "TokenFault",
+    "Truncated",
+    "build",
+    "outcome",
+    "proxy_error",
+    "rate_limited",
 ]
 
 
 class ConnectionDropped(Exception):
     """Raised through the server or transport to drop the connection without a response."""
+
+
+# RFC 6749 §5.2: the characters an error code may use.
+_ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _check_status(status: object) -> None:
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ConfigError("status", f"expected an HTTP status code (100-599), got {status!r}")
+
+
+def _check_headers(headers: object) -> None:
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigError("headers", f"expected a table of strings, got {headers!r}")
+
+
+def _check_fault(value: object, key: str) -> None:
+    if not isinstance(value, Fault):
+        raise ConfigError(key, f"expected a fault, got {value!r}")
 
 
 @dataclass
@@ -73,6 +104,7 @@ class Fault:
         return {"kind": self.kind}
 
 
+@dataclass
 class Real(Fault):
     """The real answer (a step of a sequence: ``[HttpFault(503), Real()]``)."""
 
@@ -80,6 +112,11 @@ class Real(Fault):
 
     def respond(self, exchange: Exchange) -> Response:
         return exchange.real()
+
+
+# RFC 6749 §5.2: 400 unless specified otherwise; RFC 6750 §3.1 for bearer resources.
+_STATUS = {"invalid_client": 401, "server_error": 500, "temporarily_unavailable": 503}
+_BEARER_STATUS = {**_STATUS, "invalid_client": 400, "invalid_token": 401, "insufficient_scope": 403}
 
 
 @dataclass
@@ -94,15 +131,24 @@ class OAuthErrorFault(Fault):
     headers: Mapping[str, str] = field(default_factory=dict)
     kind = "error"
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.error, str) or not _ERROR_CODE.fullmatch(self.error):
+            raise ConfigError("error", f"expected an OAuth error code, got {self.error!r}")
+        if self.status is not None:
+            _check_status(self.status)
+        if self.description is not None and not isinstance(self.description, str):
+            raise ConfigError("description", f"expected a string, got {self.description!r}")
+        _check_headers(self.headers)
+
     def respond(self, exchange: Exchange) -> Response:
-        exc = error_class(self.error)(self.description, status_code=self.status)
+        bearer = exchange.endpoint == "userinfo"
+        status = self.status or (_BEARER_STATUS if bearer else _STATUS).get(self.error, 400)
+        exc = error_class(self.error)(self.description, status_code=status)
         if exchange.endpoint == "authorize":
             from .endpoints.authorize import error_redirect
 
             return error_redirect(exchange.provider, exchange.request, exc)
-        if exchange.endpoint == "userinfo":
-            if self.status is None and self.error not in ("invalid_token", "insufficient_scope"):
-                exc.status_code = 400  # type: ignore[misc]
+        if bearer:
             challenge = f'Bearer realm="mockauth", error="{exc.error}"'
             if exc.description:
                 challenge += f', error_description="{exc.description}"'
@@ -135,6 +181,14 @@ class HttpFault(Fault):
     content_type: str | None = None
     kind = "http"
 
+    def __post_init__(self) -> None:
+        _check_status(self.status)
+        if self.body is not None and not isinstance(self.body, bytes | str | Mapping | list):
+            raise ConfigError("body", f"expected text, bytes or JSON, got {self.body!r}")
+        _check_headers(self.headers)
+        if self.content_type is not None and not isinstance(self.content_type, str):
+            raise ConfigError("content_type", f"expected a string, got {self.content_type!r}")
+
     def respond(self, exchange: Exchange) -> Response:
         body = self.body
         content_type = self.content_type
@@ -166,7 +220,12 @@ def rate_limited(retry_after: int = 30) -> HttpFault:
 
 def proxy_error(status: int = 502) -> HttpFault:
     """An HTML error page from a reverse proxy in front of the provider."""
-    page = html_page(f"{status} Bad Gateway", "The upstream server did not answer.", status)
+    _check_status(status)
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status without a registered reason phrase
+        title = str(status)
+    page = html_page(title, "The upstream server did not answer.", status)
     return HttpFault(status, page.get_data(as_text=True), content_type="text/html")
 
 
@@ -177,6 +236,14 @@ class Delay(Fault):
     seconds: float
     then: Fault = field(default_factory=Real)
     kind = "delay"
+
+    def __post_init__(self) -> None:
+        seconds = self.seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ConfigError("delay", f"expected a number of seconds, got {seconds!r}")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ConfigError("delay", f"must be a finite, non-negative number, got {seconds!r}")
+        _check_fault(self.then, "then")
 
     def respond(self, exchange: Exchange) -> Response:
         time.sleep(self.seconds)
@@ -259,9 +326,16 @@ class StripKids(Fault):
 
     def respond(self, exchange: Exchange) -> Response:
         real = exchange.real()
-        data = json.loads(real.get_data())
-        for key in data.get("keys", []):
-            key.pop("kid", None)
+        try:
+            data = json.loads(real.get_data())
+        except ValueError:
+            return real
+        keys = data.get("keys") if isinstance(data, dict) else None
+        if not isinstance(keys, list):
+            return real  # not a JWK Set: nothing to strip
+        for key in keys:
+            if isinstance(key, dict):
+                key.pop("kid", None)
         return _replace_json(real, data)
 
 
@@ -275,9 +349,17 @@ class RotateKeys(Fault):
     then: Fault = field(default_factory=Real)
     kind = "rotate_keys"
 
+    def __post_init__(self) -> None:
+        if self.alg is not None and not isinstance(self.alg, str):
+            raise ConfigError("alg", f"expected an algorithm name, got {self.alg!r}")
+        _check_fault(self.then, "then")
+
     def respond(self, exchange: Exchange) -> Response:
         exchange.provider.rotate_keys(self.alg)
         return self.then.respond(exchange)
+
+    def describe(self) -> str:
+        return f"rotate keys{f' ({self.alg})' if self.alg else ''} then {self.then.describe()}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "alg": self.alg, "then": self.then.to_dict()}
@@ -289,6 +371,13 @@ TOKEN_FAULTS = (
     "wrong_azp", "missing_claim", "set_claim", "bad_signature", "unknown_kid", "no_kid",
     "alg_none", "hs256_public_key", "wrong_at_hash", "missing_at_hash", "wrong_c_hash",
     "missing_c_hash", "wrong_nonce", "missing_nonce",
+)  # fmt: skip
+
+
+#: Forgeries of claims only ID tokens carry (OIDC Core §2, §3.1.3.6).
+ID_TOKEN_ONLY = frozenset(
+    {"wrong_azp", "wrong_at_hash", "missing_at_hash", "wrong_c_hash", "missing_c_hash",
+     "wrong_nonce", "missing_nonce"}
 )  # fmt: skip
 
 
@@ -308,15 +397,17 @@ class TokenFault(Fault):
     kind = "token"
 
     def __post_init__(self) -> None:
-        if self.fault not in TOKEN_FAULTS:
+        if not isinstance(self.fault, str) or self.fault not in TOKEN_FAULTS:
             raise ConfigError("token", f"{self.fault!r} is not one of {', '.join(TOKEN_FAULTS)}")
         if self.target not in ("id_token", "access_token", "both"):
             raise ConfigError("target", "must be id_token, access_token or both")
         if self.fault in ("missing_claim", "set_claim") and not self.claim:
             raise ConfigError("claim", f"{self.fault} needs the claim's name")
+        if self.target == "access_token" and self.fault in ID_TOKEN_ONLY:
+            raise ConfigError("target", f"{self.fault} changes ID-token claims only")
 
     def respond(self, exchange: Exchange) -> Response:
-        from .forge import forge
+        from .forge import forge, rebind_at_hash
 
         real = exchange.real()
         names = ("id_token", "access_token") if self.target == "both" else (self.target,)
@@ -333,10 +424,16 @@ class TokenFault(Fault):
         if not isinstance(data, dict):
             return real
         changed = False
-        for name in names:
+        # The access token first: a genuine ID token's at_hash follows the forged one.
+        for name in sorted(names):
             if isinstance(data.get(name), str):
-                data[name] = edit(data[name])
+                original = data[name]
+                data[name] = edit(original)
                 changed = True
+                if name == "access_token" and isinstance(data.get("id_token"), str):
+                    data["id_token"] = rebind_at_hash(
+                        exchange.provider, data["id_token"], original, data[name]
+                    )
         return _replace_json(real, data) if changed else real
 
     def describe(self) -> str:
@@ -361,7 +458,7 @@ def _edit_redirect(real: Response, names: Sequence[str], edit: Callable[[str], s
 
     location = real.headers.get("Location")
     if location is None:
-        return real
+        return _edit_form_post(real, names, edit)
     parts = urlsplit(location)
     in_fragment = bool(parts.fragment)
     pairs = parse_qsl(parts.fragment if in_fragment else parts.query, keep_blank_values=True)
@@ -372,13 +469,54 @@ def _edit_redirect(real: Response, names: Sequence[str], edit: Callable[[str], s
     return real
 
 
+def _edit_form_post(real: Response, names: Sequence[str], edit: Callable[[str], str]) -> Response:
+    """The same edit in a ``response_mode=form_post`` page (its hidden inputs)."""
+    import html
+    import re
+
+    if real.mimetype != "text/html":
+        return real
+
+    def field(m: re.Match[str]) -> str:
+        if html.unescape(m[2]) not in names:
+            return m[0]
+        return f"{m[1]}{html.escape(edit(html.unescape(m[3])))}{m[4]}"
+
+    body = real.get_data(as_text=True)
+    edited = re.sub(r'(<input type="hidden" name="([^"]*)" value=")([^"]*)(">)', field, body)
+    if edited != body:
+        real.set_data(edited)
+    return real
+
+
+#: Every key a fault table may hold (:func:`build`).
+FAULT_KEYS = (
+    "error", "status", "description", "headers", "body", "content_type", "delay", "then",
+    "drop", "truncated", "jwks_no_kid", "rotate_keys", "alg", "token", "target", "claim",
+    "value", "json",
+)  # fmt: skip
+_FLAGS: dict[str, type[Fault]] = {"drop": Drop, "truncated": Truncated, "jwks_no_kid": StripKids}
+
+
+def unknown_key(name: str, known: Sequence[str]) -> ConfigError:
+    """The error for a key nobody knows, with a "did you mean" hint for a typo."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ConfigError(name, f"unknown key{hint}")
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key and name else key or name
+
+
 def build(spec: Mapping[str, Any] | str | Fault, key: str = "") -> Fault:
-    """A fault from plain data (scenario files, the admin API).
+    """A fault from plain data (scenario files, the admin API); errors name the key.
 
     ``"real"``, ``{"error": "invalid_grant"}``, ``{"status": 503, "headers": {...}}``,
-    ``{"delay": 2.0}``, ``{"drop": true}``, ``{"token": "expired"}``,
-    ``{"json": {"set": {...}}}``, ``{"rotate_keys": true}``, ``{"truncated": true}``,
-    ``{"jwks_no_kid": true}``.
+    ``{"delay": 2.0}`` (then the real answer), ``{"delay": 2.0, "status": 503}`` or
+    ``{"delay": 2.0, "then": {...}}``, ``{"drop": true}``, ``{"token": "expired"}``,
+    ``{"json": {"set": {...}, "remove": [...]}}``, ``{"rotate_keys": true}``,
+    ``{"truncated": true}``, ``{"jwks_no_kid": true}``.
     """
     if isinstance(spec, Fault):
         return spec
@@ -386,88 +524,109 @@ def build(spec: Mapping[str, Any] | str | Fault, key: str = "") -> Fault:
         return Real()
     if not isinstance(spec, Mapping):
         raise ConfigError(key, f"expected a fault (a table or 'real'), got {spec!r}")
-    data = dict(spec)
-    then: Fault | None = None
-    if "then" in data:
-        then = build(data.pop("then"), f"{key}.then" if key else "then")
     try:
-        fault = _build_one(data, then)
-    except TypeError as exc:
-        raise ConfigError(key, f"bad fault: {exc}") from None
+        return _build_table(dict(spec))
     except ConfigError as exc:
-        raise ConfigError(f"{key}.{exc.key}" if key else exc.key, exc.message) from None
-    return fault
+        raise ConfigError(_join(key, exc.key), exc.message) from None
 
 
-def _build_one(data: dict[str, Any], then: Fault | None) -> Fault:
+def _build_table(data: dict[str, Any]) -> Fault:
+    """A fault from one table; error keys are relative to the table."""
+    for name in list(data):
+        if not isinstance(name, str) or name not in FAULT_KEYS:
+            raise unknown_key(str(name), FAULT_KEYS)
+        if name in _FLAGS or name == "rotate_keys":
+            if data[name] is False:  # ``drop = false``: the same as leaving it out
+                del data[name]
+            elif data[name] is not True:
+                raise ConfigError(name, f"expected true or false, got {data[name]!r}")
     if "delay" in data:
         seconds = data.pop("delay")
-        _no_more(data)
-        return Delay(float(seconds), then or Real())
-    if then is not None:
-        raise ConfigError("then", "only 'delay' and 'rotate_keys' take 'then'")
-    if data.pop("drop", False):
-        _no_more(data)
-        return Drop()
-    if data.pop("truncated", False):
-        _no_more(data)
-        return Truncated()
-    if data.pop("jwks_no_kid", False):
-        _no_more(data)
-        return StripKids()
+        if "then" in data:
+            then = build(data.pop("then"), "then")
+            if data:
+                raise ConfigError(next(iter(data)), "cannot stand beside 'then'; move it there")
+        else:
+            then = _build_table(data) if data else Real()
+        return Delay(seconds, then)
     if data.pop("rotate_keys", False):
         alg = data.pop("alg", None)
-        _no_more(data)
-        return RotateKeys(alg)
+        then = build(data.pop("then"), "then") if "then" in data else Real()
+        _no_more(data, "rotate_keys")
+        return RotateKeys(alg, then)
+    if "then" in data:
+        raise ConfigError("then", "only 'delay' and 'rotate_keys' take 'then'")
+    for name, cls in _FLAGS.items():
+        if data.pop(name, False):
+            _no_more(data, name)
+            return cls()
     if "token" in data:
-        return TokenFault(
-            data.pop("token"),
-            data.pop("target", "id_token"),
-            data.pop("claim", None),
+        fault = TokenFault(
+            data.pop("token"), data.pop("target", "id_token"), data.pop("claim", None),
             data.pop("value", None),
-            **_no_more(data),
-        )
+        )  # fmt: skip
+        _no_more(data, "token")
+        return fault
     if "json" in data:
         patch = data.pop("json")
-        _no_more(data)
-        if not isinstance(patch, Mapping):
-            raise ConfigError("json", "expected a table with 'set' and/or 'remove'")
-        return JsonPatch(patch.get("set", {}), tuple(patch.get("remove", ())))
+        _no_more(data, "json")
+        return _json_patch(patch)
     if "error" in data:
-        return OAuthErrorFault(
-            data.pop("error"),
-            data.pop("status", None),
-            data.pop("description", None),
+        error = OAuthErrorFault(
+            data.pop("error"), data.pop("status", None), data.pop("description", None),
             data.pop("headers", {}),
-            **_no_more(data),
-        )
+        )  # fmt: skip
+        _no_more(data, "error")
+        return error
     if "status" in data:
-        return HttpFault(
-            int(data.pop("status")),
-            data.pop("body", None),
-            data.pop("headers", {}),
+        http = HttpFault(
+            data.pop("status"), data.pop("body", None), data.pop("headers", {}),
             data.pop("content_type", None),
-            **_no_more(data),
-        )
-    raise ConfigError("", f"no fault in {sorted(data) or 'an empty table'}")
+        )  # fmt: skip
+        _no_more(data, "status")
+        return http
+    given = ", ".join(sorted(data)) or "an empty table"
+    raise ConfigError(
+        "", f"no fault in {given}: give error, status, delay, drop, token, json, truncated, "
+        "jwks_no_kid or rotate_keys",
+    )  # fmt: skip
 
 
-def _no_more(data: Mapping[str, Any]) -> dict[str, Any]:
+def _json_patch(patch: object) -> JsonPatch:
+    if not isinstance(patch, Mapping):
+        raise ConfigError("json", f"expected a table with 'set' and/or 'remove', got {patch!r}")
+    for name in patch:
+        if name not in ("set", "remove"):
+            raise ConfigError(f"json.{name}", unknown_key(str(name), ("set", "remove")).message)
+    values = patch.get("set", {})
+    if not isinstance(values, Mapping):
+        raise ConfigError("json.set", f"expected a table, got {values!r}")
+    remove = patch.get("remove", [])
+    if not isinstance(remove, list | tuple) or not all(isinstance(n, str) for n in remove):
+        raise ConfigError("json.remove", f"expected a list of member names, got {remove!r}")
+    return JsonPatch(dict(values), tuple(remove))
+
+
+def _no_more(data: Mapping[str, Any], kind: str) -> None:
     if data:
-        raise ConfigError(next(iter(data)), "unknown key for this kind of fault")
-    return {}
+        raise ConfigError(next(iter(data)), f"does not go with {kind!r}")
 
 
-def outcome(value: Fault | int | str | Mapping[str, Any]) -> Fault:
+def outcome(value: Fault | int | str | Mapping[str, Any], key: str = "sequence") -> Fault:
     """One step of a sequence: a fault, an HTTP status (``503``), ``"real"``, an
-    OAuth error code (``"invalid_grant"``) or a fault table.
+    OAuth error code (``"invalid_grant"``) or a fault table. Errors name ``key``.
     """
     if isinstance(value, Fault):
         return value
-    if isinstance(value, bool):
-        raise ConfigError("sequence", f"{value!r} is not an outcome")
-    if isinstance(value, int):
-        return HttpFault(value)
-    if isinstance(value, str):
+    if isinstance(value, Mapping):
+        return build(value, key)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(
+            key, f"expected a fault, a status, an error code or 'real', got {value!r}"
+        )
+    try:
+        if isinstance(value, int):
+            return HttpFault(value)
         return Real() if value == "real" else OAuthErrorFault(value)
-    return build(value, "sequence")
+    except ConfigError as exc:
+        raise ConfigError(key, exc.message) from None

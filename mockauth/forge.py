@@ -23,7 +23,7 @@ from .tokens import half_hash
 if TYPE_CHECKING:
     from .provider import Provider
 
-__all__ = ["forge"]
+__all__ = ["forge", "rebind_at_hash"]
 
 #: A generation of process keys no provider uses: "another key" for bad signatures.
 _FOREIGN_GENERATION = 10_000
@@ -92,7 +92,8 @@ def forge(
         name = fault.removeprefix("wrong_")
         payload[name] = half_hash("not-the-token-it-came-with", key.alg)
     elif fault in ("missing_at_hash", "missing_c_hash", "missing_nonce"):
-        payload.pop(fault.removeprefix("missing_"), None)
+        if payload.pop(fault.removeprefix("missing_"), None) is None:
+            raise MockauthError(f"{fault}: the token has no {fault.removeprefix('missing_')}")
     elif fault == "wrong_nonce":
         payload["nonce"] = value if value is not None else "not-the-nonce-that-was-sent"
     elif fault == "unknown_kid":
@@ -123,3 +124,19 @@ def forge(
     else:
         raise MockauthError(f"unknown token fault {fault!r}")
     return _sign(payload, key, header)
+
+
+def rebind_at_hash(provider: Provider, id_token: str, old_access: str, new_access: str) -> str:
+    """``id_token`` with its ``at_hash`` moved from ``old_access`` to ``new_access``
+    (re-signed), so that forging the access token leaves the ID token valid: one
+    thing wrong at a time. An ID token whose ``at_hash`` was not that of
+    ``old_access`` is returned unchanged.
+    """
+    header, payload = _segments(id_token)
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg == "none":
+        return id_token
+    if payload.get("at_hash") != half_hash(old_access, alg):
+        return id_token
+    payload["at_hash"] = half_hash(new_access, alg)
+    return _sign(payload, _key_for(provider, header, payload), header)

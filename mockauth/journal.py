@@ -167,11 +167,18 @@ class JournalAssertionError(MockauthError, AssertionError):
 
 
 class Journal:
-    """Thread-safe, bounded store of :class:`Call` records."""
+    """Thread-safe, bounded store of :class:`Call` records (the newest ``max_calls``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_calls: int = MAX_CALLS) -> None:
+        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
+            raise MockauthError(f"max_calls must be a positive integer, got {max_calls!r}")
         self._lock = threading.Lock()
-        self._calls: deque[Call] = deque(maxlen=MAX_CALLS)
+        self._calls: deque[Call] = deque(maxlen=max_calls)
+
+    @property
+    def max_calls(self) -> int:
+        """How many calls are kept; older ones are dropped first."""
+        return self._calls.maxlen or MAX_CALLS
 
     def record(self, call: Call) -> None:
         with self._lock:

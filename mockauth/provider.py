@@ -31,20 +31,9 @@ from .errors import (
     UnknownClientError,
     UnknownUserError,
 )
-from .faults import (
-    ConnectionDropped,
-    Delay,
-    Drop,
-    Exchange,
-    Fault,
-    HttpFault,
-    OAuthErrorFault,
-    Real,
-    TokenFault,
-    outcome,
-)
+from .faults import ConnectionDropped, Exchange, Fault, build
 from .http import Request, Response, error_response, json_response
-from .journal import Calls, Journal, cached_params, error_of, new_call, request_params
+from .journal import Call, Calls, Journal, cached_params, error_of, new_call, request_params
 from .keys import KeySet, SigningKey, b64url
 from .scenarios import Match, Rule, RuleSet, UnusedRuleError
 from .store import Store
@@ -241,7 +230,7 @@ class Provider:
         delay: float | None = None,
         drop: bool = False,
         token: str | None = None,
-        target: str = "id_token",
+        target: str | None = None,
         claim: str | None = None,
         value: Any = None,
         times: int | None = None,
@@ -253,6 +242,7 @@ class Provider:
         params: Mapping[str, str] | None = None,
         strict: bool | None = None,
         name: str | None = None,
+        fault: Fault | None = None,
     ) -> Rule:
         """Script a failure in one line; returns the :class:`~mockauth.scenarios.Rule`.
 
@@ -261,35 +251,46 @@ class Provider:
         token="expired")``, ``fail("userinfo", drop=True)``, ``fail("token",
         sequence=[503, 503, "real"])``. Matching narrows by ``grant_type``,
         ``client_id``, ``method`` and any ``params``; without ``times`` or a
-        sequence the rule applies to every match.
+        sequence the rule applies to every match. The fault arguments are the
+        keys of a scenario file's fault table (:func:`mockauth.faults.build`),
+        checked the same way: an argument that does not go with the fault is
+        a :class:`~mockauth.errors.ConfigError`. ``fault=`` takes a fault object
+        (``faults.proxy_error()``, ``faults.rate_limited(30)``, ``JsonPatch(...)``).
         """
         match = Match(
             endpoint=endpoint, method=method, grant_type=grant_type, client_id=client_id,
             params=dict(params or {}),
         )  # fmt: skip
-        if sequence is not None:
-            outcomes = [outcome(o) for o in sequence]
+        given = {
+            "error": error, "status": status, "description": description, "headers": headers,
+            "body": body, "content_type": content_type, "delay": delay, "token": token,
+            "target": target, "claim": claim, "value": value,
+        }  # fmt: skip
+        spec = {k: v for k, v in given.items() if v is not None}
+        if drop is not False:
+            spec["drop"] = drop
+        if fault is not None:
+            if spec or sequence is not None:
+                raise MockauthError(
+                    f"fail(): fault= is the whole outcome, so {[*spec, 'sequence'][0]}= "
+                    "cannot go with it"
+                )
             return self.add_rule(
-                Rule(match, sequence=outcomes, after=after, strict=strict, name=name)
+                Rule(match, fault, times=times, after=after, strict=strict, name=name)
             )
-        fault: Fault
-        if error is not None:
-            fault = OAuthErrorFault(error, status, description, dict(headers or {}))
-        elif status is not None:
-            fault = HttpFault(status, body, dict(headers or {}), content_type)
-        elif token is not None:
-            fault = TokenFault(token, target, claim, value)
-        elif drop:
-            fault = Drop()
-        elif delay is None:
+        if sequence is not None:
+            extra = [*spec, *(["times"] if times is not None else [])]
+            if extra:
+                raise MockauthError(
+                    f"fail(): sequence= gives every outcome, so {extra[0]}= cannot go with it"
+                )
+            rule = Rule(match, sequence=sequence, after=after, strict=strict, name=name)
+            return self.add_rule(rule)
+        if not spec:
             raise MockauthError(
                 "fail() needs error=, status=, token=, drop=True, delay= or sequence="
             )
-        else:
-            fault = Real()
-        if delay is not None:
-            fault = Delay(delay, fault)
-        rule = Rule(match, fault, times=times, after=after, strict=strict, name=name)
+        rule = Rule(match, build(spec), times=times, after=after, strict=strict, name=name)
         return self.add_rule(rule)
 
     def add_rule(self, rule: Rule) -> Rule:
@@ -446,6 +447,12 @@ class Provider:
         with self._lock:
             if self._clients.pop(client_id, None) is None:
                 raise UnknownClientError(f"no client {client_id!r}")
+
+    def remove_user(self, sub: str) -> None:
+        """Unregister a user (by ``sub``): it can no longer log in or be named in a flow."""
+        with self._lock:
+            if self._users.pop(sub, None) is None:
+                raise UnknownUserError(f"no user {sub!r}")
 
     # --- users ------------------------------------------------------------
     def add_user(self, username: str | UserConfig | None = None, /, **fields: Any) -> User:
@@ -660,33 +667,42 @@ class Provider:
             self._record(endpoint.name, request, response, None)
             return _cors(response)
         rule = None
+        call = None
         try:
-            if self._rules:  # no rules, no extra work: the plain path stays as fast
-                rule, response = self._scripted(endpoint, request)
-            else:
+            # No rules, no extra work: the plain path stays as fast.
+            picked = self._pick(endpoint, request) if self._rules else None
+            if picked is None:
                 response = self._real(endpoint, request)
+            else:
+                rule, fault, exchange, call = picked
+                call.rule = rule
+                self.journal.record(call)  # at once: a delayed call is visible while it waits
+                response = fault.respond(exchange)
         except ConnectionDropped:
-            self._record(endpoint.name, request, None, rule)
+            self._record(endpoint.name, request, None, rule, call)
             raise
         except Exception as exc:  # a fault that failed
             self._errors.append(exc)
             response = error_response(ServerError(f"{type(exc).__name__} in mockauth"))
-        self._record(endpoint.name, request, response, rule)
+        self._record(endpoint.name, request, response, rule, call)
         if endpoint.name != "authorize":
             _cors(response)
         return response
 
-    def _scripted(self, endpoint: Endpoint, request: Request) -> tuple[Rule | None, Response]:
+    def _pick(
+        self, endpoint: Endpoint, request: Request
+    ) -> tuple[Rule, Fault, Exchange, Call] | None:
+        """The rule that scripts this request, its outcome, the exchange and the call."""
         raw = request_params(request)
         call = new_call(endpoint.name, request, raw, self.clock.now())
         picked = self._rules.pick(call, raw)
         if picked is None:
-            return None, self._real(endpoint, request)
+            return None
         rule, fault = picked
         exchange = Exchange(
             self, endpoint.name, request, raw, lambda: self._real(endpoint, request)
         )
-        return rule, fault.respond(exchange)
+        return rule, fault, exchange, call
 
     def _real(self, endpoint: Endpoint, request: Request) -> Response:
         """The provider's own answer; every failure becomes a spec-shaped response."""
@@ -705,14 +721,21 @@ class Provider:
             return error_response(ServerError(f"{type(exc).__name__} in mockauth"))
 
     def _record(
-        self, name: str, request: Request, response: Response | None, rule: Rule | None
+        self,
+        name: str,
+        request: Request,
+        response: Response | None,
+        rule: Rule | None,
+        call: Call | None = None,
     ) -> None:
-        call = new_call(name, request, cached_params(request), self.clock.now())
-        call.rule = rule
+        """Journal a request, or complete the entry a scripted request already has."""
+        if call is None:
+            call = new_call(name, request, cached_params(request), self.clock.now())
+            call.rule = rule
+            self.journal.record(call)
         if response is not None:
             call.status = response.status_code
             call.error = error_of(response)
-        self.journal.record(call)
 
     def _dispatch(self, endpoint: Endpoint, request: Request) -> Response:
         # The one place where something other than the endpoint may answer.

@@ -18,13 +18,15 @@ import pytest
 if TYPE_CHECKING:
     from .config import ProviderConfig
     from .provider import Provider
+    from .scenario_files import Scenario
     from .server import LiveServer
 
-__all__ = ["mockauth", "mockauth_config", "mockauth_server"]
+__all__ = ["mockauth", "mockauth_config", "mockauth_scenarios", "mockauth_server"]
 
 _MARKER = (
-    "mockauth(config=None, /, **fields): configure this test's mockauth provider; "
-    "'config' is a ProviderConfig or a config file path, fields are ProviderConfig fields"
+    "mockauth(config=None, /, *, scenarios=(), **fields): configure this test's mockauth "
+    "provider; 'config' is a ProviderConfig or a config file path, fields are ProviderConfig "
+    "fields, 'scenarios' are scenario files (relative to the test file) or Scenario objects"
 )
 _REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -38,6 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="config file (JSON/TOML/YAML) for the mockauth fixture",
     )
     parser.addini("mockauth_config", "config file for the mockauth fixture", default="")
+    group.addoption(
+        "--mockauth-scenario",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="scenario file applied to every mockauth provider (repeatable)",
+    )
+    parser.addini(
+        "mockauth_scenarios", "scenario files applied to every mockauth provider", type="linelist"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,6 +106,44 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
     return _default_config()
 
 
+@pytest.fixture
+def mockauth_scenarios(request: pytest.FixtureRequest) -> list[str | Path | Scenario]:
+    """Scenarios applied to every fresh ``mockauth`` provider, before the marker's.
+
+    File paths (relative to the rootdir) or :class:`~mockauth.Scenario` objects;
+    override it in a ``conftest.py``. By default: every ``--mockauth-scenario
+    FILE``, else the ``mockauth_scenarios`` ini lines, else none.
+    """
+    given = request.config.getoption("mockauth_scenario") or request.config.getini(
+        "mockauth_scenarios"
+    )
+    return [Path(p) for p in given]
+
+
+_file_scenarios: dict[Path, Scenario] = {}
+
+
+def _scenarios(given: Any, base: Path, where: str) -> list[Scenario]:
+    from .scenario_files import Scenario, load_scenario
+
+    items = [given] if isinstance(given, str | Path | Scenario) else given
+    if not isinstance(items, list | tuple):
+        raise pytest.UsageError(f"{where}: expected a list of files or Scenarios, got {given!r}")
+    found = []
+    for item in items:
+        if isinstance(item, Scenario):
+            found.append(item)
+        elif isinstance(item, str | Path):
+            path = base / item  # an absolute item stays as it is
+            scenario = _file_scenarios.get(path)
+            if scenario is None:
+                scenario = _file_scenarios[path] = load_scenario(path)
+            found.append(scenario)
+        else:
+            raise pytest.UsageError(f"{where}: expected a file or a Scenario, got {item!r}")
+    return found
+
+
 @functools.cache
 def _default_config() -> ProviderConfig:
     from .config import ProviderConfig
@@ -117,8 +167,9 @@ def _apply_marker(config: ProviderConfig, marker: pytest.Mark, base: Path) -> Pr
             raise pytest.UsageError(
                 f"@pytest.mark.mockauth: expected a ProviderConfig or a path, got {given!r}"
             )
-    if marker.kwargs:
-        config = config.updated(**marker.kwargs)
+    fields = {k: v for k, v in marker.kwargs.items() if k != "scenarios"}
+    if fields:
+        config = config.updated(**fields)
     return config
 
 
@@ -127,11 +178,13 @@ def mockauth(
     request: pytest.FixtureRequest,
     mockauth_server: LiveServer,
     mockauth_config: ProviderConfig,
+    mockauth_scenarios: list[str | Path | Scenario],
 ) -> Iterator[Provider]:
     """A fresh :class:`~mockauth.Provider` for this test, already served on loopback.
 
     ``mockauth.issuer`` is its issuer URL. Configure it with
-    ``@pytest.mark.mockauth(...)`` or by overriding ``mockauth_config``.
+    ``@pytest.mark.mockauth(...)`` or by overriding ``mockauth_config``; script
+    it with scenario files (``mockauth_scenarios``, the marker's ``scenarios=``).
     Unexpected errors inside the provider, and strict scenario rules that were
     not used as expected, fail a passing test at teardown.
     """
@@ -140,16 +193,29 @@ def mockauth(
 
     config = mockauth_config
     markers = list(request.node.iter_markers("mockauth"))
+    try:
+        scenarios = _scenarios(mockauth_scenarios, request.config.rootpath, "mockauth_scenarios")
+    except ConfigError as exc:
+        raise pytest.fail.Exception(f"mockauth_scenarios: {exc}", pytrace=False) from None
+    except pytest.UsageError as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     if markers:
         base = request.path.parent
         try:
             for marker in reversed(markers):  # the closest marker wins
                 config = _apply_marker(config, marker, base)
+                given = marker.kwargs.get("scenarios", ())
+                scenarios += _scenarios(given, base, "@pytest.mark.mockauth: scenarios")
         except ConfigError as exc:  # a typo in the marker: name the key, skip the traceback
             raise pytest.fail.Exception(f"@pytest.mark.mockauth: {exc}", pytrace=False) from None
         except pytest.UsageError as exc:
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
     provider = Provider(config)
+    try:
+        for scenario in scenarios:
+            scenario.apply(provider)
+    except ConfigError as exc:  # e.g. rotate_client_secret names a client that is not there
+        raise pytest.fail.Exception(f"mockauth scenario: {exc}", pytrace=False) from None
     mockauth_server.mount(provider)
     try:
         yield provider

@@ -9,14 +9,15 @@ first n matches); ``after=n`` (let n matches through first); an ordered
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, MockauthError
-from .faults import Fault, Real
+from .faults import FAULT_KEYS, Fault, Real, build, outcome, unknown_key
 
 if TYPE_CHECKING:
     from .journal import Call
@@ -43,12 +44,24 @@ class Match:
     params: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in ("endpoint", "method", "grant_type", "client_id"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(name, f"expected a string, got {value!r}")
         if self.endpoint is not None and self.endpoint not in ENDPOINT_NAMES:
+            close = difflib.get_close_matches(self.endpoint, ENDPOINT_NAMES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                "endpoint", f"{self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}"
+                "endpoint", f"{self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}{hint}"
             )
         if self.method is not None:
             object.__setattr__(self, "method", self.method.upper())
+        params = self.params
+        if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            raise ConfigError("params", f"expected a table of strings, got {params!r}")
+        object.__setattr__(self, "params", dict(params))
 
     def mismatches(self, call: Call, raw: Mapping[str, str] | None = None) -> list[str]:
         """Why ``call`` does not match (empty when it does)."""
@@ -92,31 +105,51 @@ class Rule:
     or :class:`~mockauth.faults.Real` for the real answer). ``strict`` rules
     that were not used as expected fail the test at teardown; by default a
     rule is strict when it has ``times`` or a ``sequence``.
+
+    Plain values work too: an endpoint name for ``match``, and for outcomes
+    an HTTP status, an OAuth error code, ``"real"`` or a fault table, as in
+    ``Rule("token", 503, times=2)`` or ``Rule("jwks", sequence=[503, "real"])``.
     """
 
     def __init__(
         self,
-        match: Match,
-        fault: Fault | None = None,
+        match: Match | str | None,
+        fault: Fault | int | str | Mapping[str, Any] | None = None,
         *,
         times: int | None = None,
         after: int = 0,
-        sequence: Sequence[Fault] | None = None,
+        sequence: Iterable[Fault | int | str | Mapping[str, Any]] | None = None,
         strict: bool | None = None,
         name: str | None = None,
     ) -> None:
         if (fault is None) == (sequence is None):
             raise MockauthError("a rule needs a fault or a sequence of outcomes, not both")
+        for key, value in (("times", times), ("after", after)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(key, f"expected an integer, got {value!r}")
         if times is not None and times < 1:
             raise ConfigError("times", f"must be at least 1, got {times}")
         if after < 0:
             raise ConfigError("after", f"must not be negative, got {after}")
-        if sequence is not None and (times is not None or not sequence):
-            raise ConfigError("sequence", "needs at least one outcome and no 'times'")
-        self.id = next(_ids)
+        if sequence is not None and (times is not None or isinstance(sequence, str | Mapping)):
+            raise ConfigError("sequence", "expected a list of outcomes, and no 'times' beside it")
+        if strict is not None and not isinstance(strict, bool):
+            raise ConfigError("strict", f"expected true or false, got {strict!r}")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError("name", f"expected a string, got {name!r}")
+        if match is None or isinstance(match, str):
+            match = Match(endpoint=match)
+        elif not isinstance(match, Match):
+            raise ConfigError("match", f"expected a Match or an endpoint name, got {match!r}")
+        steps = None
+        if sequence is not None:
+            steps = [outcome(step, f"sequence[{i}]") for i, step in enumerate(sequence)]
+            if not steps:
+                raise ConfigError("sequence", "needs at least one outcome")
+        self.id = next(_ids)  # renumbered per provider by RuleSet.add
         self.match = match
-        self.fault = fault
-        self.sequence = list(sequence) if sequence is not None else None
+        self.fault = outcome(fault, "fault") if fault is not None else None
+        self.sequence = steps
         self.times = times
         self.after = after
         self.strict = strict if strict is not None else (times is not None or sequence is not None)
@@ -151,12 +184,17 @@ class Rule:
         return self.fault
 
     def unmet(self) -> str | None:
-        """Why this strict rule is not satisfied, or ``None``."""
+        """Why this strict rule is not satisfied, or ``None``.
+
+        A bounded rule expects all its outcomes used; an unbounded one made
+        strict explicitly expects at least one.
+        """
         expected = self.expected
-        if not self.strict or expected is None or self.used >= expected:
+        if not self.strict or self.used >= (expected or 1):
             return None
+        wanted = f"{expected}" if expected is not None else "at least 1"
         skipped = f" after the first {self.after}" if self.after else ""
-        return f"expected {expected} matching request(s){skipped}, got {self.used}"
+        return f"expected {wanted} matching request(s){skipped}, got {self.used}"
 
     def describe(self) -> str:
         if self.sequence is not None:
@@ -203,15 +241,22 @@ class RuleSet:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
+        self._ids = itertools.count(1)
 
     def __bool__(self) -> bool:
         return bool(self._rules)
 
-    def __iter__(self) -> Iterable[Rule]:
-        return iter(list(self._rules))
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.all())
 
     def add(self, rule: Rule) -> Rule:
+        """Append ``rule``; it is numbered in this set (1, 2, ...) so messages are stable."""
+        if not isinstance(rule, Rule):
+            raise MockauthError(f"expected a Rule, got {rule!r}")
         with self._lock:
+            if any(existing is rule for existing in self._rules):
+                raise MockauthError(f"{rule.describe()} was already added")
+            rule.id = next(self._ids)
             self._rules.append(rule)
         return rule
 
@@ -251,6 +296,8 @@ REAL = Real()
 
 _MATCH_KEYS = ("endpoint", "method", "grant_type", "client_id", "params")
 _LIFETIME_KEYS = ("times", "after", "sequence", "strict", "name")
+#: Every key a rule table may hold: matcher, lifetime and fault keys.
+RULE_KEYS = (*_MATCH_KEYS, *_LIFETIME_KEYS, *FAULT_KEYS)
 
 
 def rule_from_mapping(data: Mapping[str, Any], key: str = "") -> Rule:
@@ -259,54 +306,32 @@ def rule_from_mapping(data: Mapping[str, Any], key: str = "") -> Rule:
     ``{"endpoint": "token", "grant_type": "refresh_token", "error": "invalid_grant",
     "times": 1}``, ``{"endpoint": "jwks", "delay": 2.0}``, ``{"endpoint": "token",
     "sequence": [503, 503, "real"]}``. The fault keys are those of
-    :func:`mockauth.faults.build`.
+    :func:`mockauth.faults.build`; a misspelt key gets a "did you mean".
     """
-    from .faults import build, outcome
+    try:
+        return _rule(data)
+    except ConfigError as exc:
+        where = f"{key}.{exc.key}" if key and exc.key else key or exc.key
+        raise ConfigError(where, exc.message) from None
 
-    def where(name: str) -> str:
-        return f"{key}.{name}" if key else name
 
+def _rule(data: Mapping[str, Any]) -> Rule:
+    """:func:`rule_from_mapping` with error keys relative to the rule's table."""
     if not isinstance(data, Mapping):
-        raise ConfigError(key, f"expected a table/object, got {data!r}")
+        raise ConfigError("", f"expected a table/object, got {data!r}")
     fields = dict(data)
-    match_fields = {k: fields.pop(k) for k in _MATCH_KEYS if k in fields}
+    for name in fields:
+        if not isinstance(name, str) or name not in RULE_KEYS:
+            raise unknown_key(str(name), RULE_KEYS)
+    match = Match(**{k: fields.pop(k) for k in _MATCH_KEYS if k in fields})
     life = {k: fields.pop(k) for k in _LIFETIME_KEYS if k in fields}
-    for name, value in match_fields.items():
-        if name == "params":
-            if not isinstance(value, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-            ):
-                raise ConfigError(where("params"), "expected a table of strings")
-        elif not isinstance(value, str):
-            raise ConfigError(where(name), f"expected a string, got {value!r}")
-    try:
-        match = Match(**match_fields)
-    except ConfigError as exc:
-        raise ConfigError(where(exc.key), exc.message) from None
-    for name in ("times", "after"):
-        value = life.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(where(name), f"expected an integer, got {value!r}")
-    if "strict" in life and not isinstance(life["strict"], bool):
-        raise ConfigError(where("strict"), "expected true or false")
     sequence = life.pop("sequence", None)
-    try:
-        if sequence is not None:
-            if fields:
-                raise ConfigError(where(next(iter(fields))), "cannot stand beside 'sequence'")
-            if not isinstance(sequence, list):
-                raise ConfigError(where("sequence"), "expected a list of outcomes")
-            outcomes = []
-            for i, step in enumerate(sequence):
-                try:
-                    outcomes.append(outcome(step))
-                except ConfigError as exc:
-                    raise ConfigError(where(f"sequence[{i}]"), exc.message) from None
-            return Rule(match, sequence=outcomes, **life)
-        if not fields:
-            raise ConfigError(key, "a rule needs a fault (error, status, delay, token, ...)")
-        return Rule(match, build(fields, key), **life)
-    except ConfigError as exc:
-        if exc.key.startswith(key):
-            raise
-        raise ConfigError(where(exc.key) if exc.key else key, exc.message) from None
+    if sequence is not None:
+        if fields:
+            raise ConfigError(next(iter(fields)), "cannot stand beside 'sequence'")
+        if not isinstance(sequence, list):
+            raise ConfigError("sequence", f"expected a list of outcomes, got {sequence!r}")
+        return Rule(match, sequence=sequence, **life)
+    if not fields:
+        raise ConfigError("", "a rule needs a fault (error, status, delay, token, ...)")
+    return Rule(match, build(fields), **life)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from .admin import ADMIN_PREFIX, Admin, is_loopback
 from .errors import MockauthError, ServerThreadError
 from .faults import ConnectionDropped
 from .http import Request, Response, json_response
@@ -35,8 +36,11 @@ class Dispatcher:
     """Routes requests to providers by issuer id: ``/<issuer_id>/...``.
 
     RFC 8414 §3 metadata at ``/.well-known/oauth-authorization-server/<issuer_id>``
-    is routed by its last segment; ``/`` lists the issuers.
+    is routed by its last segment; ``/`` lists the issuers. With an ``admin``,
+    ``/_mockauth/...`` is the admin API (:mod:`mockauth.admin`).
     """
+
+    admin: Admin | None = None
 
     def __init__(self, providers: Iterable[Provider] = ()) -> None:
         self._providers: dict[str, Provider] = {}
@@ -68,6 +72,9 @@ class Dispatcher:
 
     def handle(self, request: Request) -> Response:
         """Answer one request with the provider it is for."""
+        admin = self.admin
+        if admin is not None and request.path.split("/", 2)[1] == ADMIN_PREFIX[1:]:
+            return admin.handle(request, self)
         provider = self.route(request.path)
         if provider is not None:
             return provider.handle(request)
@@ -280,6 +287,8 @@ class LiveServer:
     issuer is ``url + "/" + issuer_id``. Use it as a context manager, or call
     :meth:`start` and :meth:`stop`. Unexpected errors raised while handling
     requests are re-raised by :meth:`check` and when the ``with`` block ends.
+    With ``admin_token``, the admin API (:mod:`mockauth.admin`) is served at
+    :attr:`admin_url` to loopback clients that send that token.
     """
 
     def __init__(
@@ -291,8 +300,13 @@ class LiveServer:
         public_url: str | None = None,
         request_timeout: float = 10.0,
         quiet: bool = True,
+        admin_token: str | None = None,
     ) -> None:
         self.dispatcher = Dispatcher(providers)
+        if admin_token is not None:  # the admin API, guarded by this token
+            self.dispatcher.admin = Admin(admin_token)
+            for provider in self.dispatcher.providers:
+                self.dispatcher.admin.remember(provider)  # what reset goes back to
         self.host = host
         self.port = port
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -348,6 +362,15 @@ class LiveServer:
     @property
     def providers(self) -> list[Provider]:
         return self.dispatcher.providers
+
+    @property
+    def admin_url(self) -> str | None:
+        """The base URL of the admin API on loopback (``None`` without ``admin_token``)."""
+        if self.dispatcher.admin is None or not self.url:
+            return None
+        host = self.host if is_loopback(self.host) else ("::1" if ":" in self.host else "127.0.0.1")
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}{ADMIN_PREFIX}"
 
     @property
     def running(self) -> bool:

@@ -304,7 +304,12 @@ class TokenService:
     def _verify_jwt_access_token(self, token: str) -> AccessRecord:
         if token.count(".") != 2:
             raise InvalidToken("unknown token")
-        claims = self.decode(token, verify_exp=False)
+        # The token's own exp and nbf count too: a forged copy of a live token
+        # (a scripted TokenFault) must not outlive what it claims.
+        claims = self.decode(token)
+        nbf = claims.get("nbf")
+        if nbf is not None and (not isinstance(nbf, int | float) or nbf > self.clock.now()):
+            raise InvalidToken("the token is not valid yet (nbf)")
         jti = claims.get("jti")
         record = self.store.access_by_jti(jti) if isinstance(jti, str) else None
         if record is None or record.opaque is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("index", range(len(PYTEST_EXAMPLES)))
 def test_pytest_examples(index: int, pytester: pytest.Pytester) -> None:
+    if "fixtures/" in PYTEST_EXAMPLES[index]:  # a project that copied fixtures/ beside its tests
+        shutil.copytree(ROOT / "fixtures", pytester.path / "fixtures")
     pytester.makepyfile(test_example=PYTEST_EXAMPLES[index])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=PYTEST_EXAMPLES[index].count("def test_"))

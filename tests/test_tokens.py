@@ -563,3 +563,21 @@ def test_hs256_access_tokens_verify_with_the_process_secret() -> None:
     claims = jwt.decode(token, secret, algorithms=["HS256"], audience="api")
     assert claims["sub"] == "alice"
     assert all(k["alg"] != "HS256" for k in provider.jwks()["keys"])
+
+
+@pytest.mark.parametrize("fault", ["expired", "not_yet_valid"])
+def test_a_forged_copy_of_a_live_token_is_judged_by_its_own_times(fault: str) -> None:
+    from mockauth.forge import forge
+
+    provider, _ = make_provider()
+    token = provider.issue_token("alice", scope="openid")
+    forged = forge(provider, token, fault)
+    with provider.httpx_client() as http:
+
+        def status(t: str) -> int:
+            return http.get(
+                provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {t}"}
+            ).status_code
+
+        assert status(token) == 200
+        assert status(forged) == 401

@@ -10,9 +10,8 @@ import binascii
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
 from .errors import MockauthError
 
@@ -39,10 +38,9 @@ def redact(params: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k in SECRET_PARAMS else v) for k, v in params.items()}
 
 
-def basic_client_id(request: Request) -> str | None:
+def basic_client_id(header: str | None) -> str | None:
     """The client id of ``Authorization: Basic`` credentials, if any (never the secret)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = (header or "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
@@ -53,20 +51,81 @@ def basic_client_id(request: Request) -> str | None:
     return unquote_plus(client_id) if sep else None
 
 
-@dataclass
 class Call:
-    """One request as the provider saw it, and how it answered."""
+    """One request as the provider saw it, and how it answered.
 
-    endpoint: str
-    method: str
-    path: str
-    params: dict[str, str]
-    client_id: str | None
-    grant_type: str | None
-    time: float
-    status: int | None = None
-    error: str | None = None
-    rule: Rule | None = field(default=None, repr=False)
+    ``params`` (secrets redacted), ``client_id`` and ``grant_type`` are worked
+    out on first use: recording a call stays cheap on the request path.
+    """
+
+    __slots__ = (
+        "_client_id", "_params", "_source", "endpoint", "error", "method", "path", "rule",
+        "status", "time",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        time: float,
+        *,
+        params: Mapping[str, str] | None = None,
+        authorization: str | None = None,
+        source: tuple[str, Any, str | None] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.method = method
+        self.path = path
+        self.time = time
+        self.status: int | None = None
+        self.error: str | None = None
+        self.rule: Rule | None = None
+        self._params: dict[str, str] | None = None
+        self._client_id: str | None = None
+        self._source = source
+        if params is not None:
+            self._resolve(params, authorization)
+
+    def _resolve(self, raw: Mapping[str, str], authorization: str | None) -> None:
+        self._params = redact(raw)
+        self._client_id = raw.get("client_id") or basic_client_id(authorization)
+
+    def _ensure(self) -> None:
+        if self._params is None:
+            query, form, authorization = self._source or ("", None, None)
+            # WSGI hands the query over as latin-1 text; its bytes are UTF-8.
+            text = query.encode("latin-1").decode("utf-8", "replace")
+            raw = dict(parse_qsl(text, keep_blank_values=True))
+            if form is not None:
+                raw.update(_single(form))
+            self._resolve(raw, authorization)
+            self._source = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query and form parameters, secrets redacted."""
+        self._ensure()
+        assert self._params is not None
+        return self._params
+
+    @property
+    def client_id(self) -> str | None:
+        """From the body, the query or Basic credentials."""
+        self._ensure()
+        return self._client_id
+
+    @property
+    def grant_type(self) -> str | None:
+        return self.params.get("grant_type")
+
+    def __repr__(self) -> str:
+        return (
+            f"Call(endpoint={self.endpoint!r}, method={self.method!r}, path={self.path!r}, "
+            f"params={self.params!r}, client_id={self.client_id!r}, "
+            f"grant_type={self.grant_type!r}, time={self.time!r}, status={self.status!r}, "
+            f"error={self.error!r})"
+        )
 
     def __str__(self) -> str:
         bits = [f"{self.method} {self.endpoint}"]
@@ -212,26 +271,19 @@ def request_params(request: Request) -> dict[str, str]:
     return params
 
 
-def cached_params(request: Request) -> dict[str, str]:
-    """Query and form parameters, the form only if an endpoint already parsed it."""
-    params = _single(request.args)
-    form = request.__dict__.get("form")
-    if form is not None:
-        params.update(_single(form))
-    return params
-
-
-def new_call(endpoint: str, request: Request, params: Mapping[str, str], now: float) -> Call:
-    """A journal entry for a request; secrets in ``params`` are redacted here."""
-    return Call(
-        endpoint=endpoint,
-        method=request.method,
-        path=request.path,
-        params=redact(params),
-        client_id=params.get("client_id") or basic_client_id(request),
-        grant_type=params.get("grant_type"),
-        time=now,
-    )
+def new_call(endpoint: str, request: Request, params: Mapping[str, str] | None, now: float) -> Call:
+    """A journal entry for a request. Without ``params`` (the plain path) it keeps
+    only references and works out parameters when someone reads them.
+    """
+    authorization = request.headers.get("Authorization")
+    if params is not None:
+        return Call(
+            endpoint, request.method, request.path, now, params=params,
+            authorization=authorization,
+        )  # fmt: skip
+    query = request.environ.get("QUERY_STRING", "")
+    source = (query, request.__dict__.get("form"), authorization)
+    return Call(endpoint, request.method, request.path, now, source=source)
 
 
 def error_of(response: Any) -> str | None:

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .faults import ConnectionDropped, Exchange, Fault, build
 from .http import Request, Response, error_response, json_response
-from .journal import Call, Calls, Journal, cached_params, error_of, new_call, request_params
+from .journal import Call, Calls, Journal, error_of, new_call, request_params
 from .keys import KeySet, SigningKey, b64url
 from .scenarios import Match, Rule, RuleSet, UnusedRuleError
 from .store import Store
@@ -730,7 +730,7 @@ class Provider:
     ) -> None:
         """Journal a request, or complete the entry a scripted request already has."""
         if call is None:
-            call = new_call(name, request, cached_params(request), self.clock.now())
+            call = new_call(name, request, None, self.clock.now())
             call.rule = rule
             self.journal.record(call)
         if response is not None:

@@ -21,25 +21,36 @@ from .errors import OAuthError as OAuthError
 from .errors import ServerThreadError as ServerThreadError
 from .errors import UnknownClientError as UnknownClientError
 from .errors import UnknownUserError as UnknownUserError
+from .journal import Call as Call
+from .journal import Calls as Calls
+from .journal import JournalAssertionError as JournalAssertionError
 from .keys import SigningKey as SigningKey
 from .provider import Provider as Provider
 from .scenario_files import Scenario as Scenario
 from .scenario_files import load_scenario as load_scenario
+from .scenarios import Match as Match
+from .scenarios import Rule as Rule
+from .scenarios import UnusedRuleError as UnusedRuleError
 from .server import LiveServer as LiveServer
 from .users import User as User
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Call",
+    "Calls",
     "Client",
     "ClientConfig",
     "Clock",
     "ConfigError",
+    "JournalAssertionError",
     "LiveServer",
+    "Match",
     "MockauthError",
     "OAuthError",
     "Provider",
     "ProviderConfig",
+    "Rule",
     "Scenario",
     "ServerConfig",
     "ServerThreadError",
@@ -47,6 +58,7 @@ __all__ = [
     "TokenConfig",
     "UnknownClientError",
     "UnknownUserError",
+    "UnusedRuleError",
     "User",
     "load_config",
     "load_scenario",

@@ -229,6 +229,11 @@ def proxy_error(status: int = 502) -> HttpFault:
     return HttpFault(status, page.get_data(as_text=True), content_type="text/html")
 
 
+#: The longest scripted delay: long enough for any client timeout, short enough
+#: that a typo cannot hold a server thread for days.
+MAX_DELAY = 600
+
+
 @dataclass
 class Delay(Fault):
     """Wait ``seconds`` of real time, then give ``then`` (default: the real answer)."""
@@ -241,8 +246,8 @@ class Delay(Fault):
         seconds = self.seconds
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise ConfigError("delay", f"expected a number of seconds, got {seconds!r}")
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ConfigError("delay", f"must be a finite, non-negative number, got {seconds!r}")
+        if not (math.isfinite(seconds) and 0 <= seconds <= MAX_DELAY):
+            raise ConfigError("delay", f"must be 0 to {MAX_DELAY} seconds, got {seconds!r}")
         _check_fault(self.then, "then")
 
     def respond(self, exchange: Exchange) -> Response:

@@ -305,11 +305,8 @@ class JsonPatch(Fault):
 
     def respond(self, exchange: Exchange) -> Response:
         real = exchange.real()
-        try:
-            data = json.loads(real.get_data())
-        except ValueError:
-            return real
-        if not isinstance(data, dict):
+        data = _json_object(real)
+        if data is None:
             return real
         data.update(self.set)
         for name in self.remove:
@@ -331,11 +328,8 @@ class StripKids(Fault):
 
     def respond(self, exchange: Exchange) -> Response:
         real = exchange.real()
-        try:
-            data = json.loads(real.get_data())
-        except ValueError:
-            return real
-        keys = data.get("keys") if isinstance(data, dict) else None
+        data = _json_object(real)
+        keys = data.get("keys") if data is not None else None
         if not isinstance(keys, list):
             return real  # not a JWK Set: nothing to strip
         for key in keys:
@@ -422,11 +416,8 @@ class TokenFault(Fault):
 
         if exchange.endpoint == "authorize":
             return _edit_redirect(real, names, edit)
-        try:
-            data = json.loads(real.get_data())
-        except ValueError:
-            return real
-        if not isinstance(data, dict):
+        data = _json_object(real)
+        if data is None:
             return real
         changed = False
         # The access token first: a genuine ID token's at_hash follows the forged one.
@@ -447,6 +438,15 @@ class TokenFault(Fault):
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "fault": self.fault, "target": self.target,
                 "claim": self.claim, "value": self.value}  # fmt: skip
+
+
+def _json_object(response: Response) -> dict[str, Any] | None:
+    """The response's JSON object, or ``None`` when it is not one (faults then pass it on)."""
+    try:
+        data = json.loads(response.get_data())
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _replace_json(real: Response, data: Any) -> Response:

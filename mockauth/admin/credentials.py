@@ -1,0 +1,104 @@
+"""The route handlers for signing keys and minted tokens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MockauthError
+from ..http import Response
+from .errors import bad, not_found
+from .inputs import Check, _alg, _boolean, _fields, _nonempty, _object, _seconds, _string, _strings
+from .views import _reply, key_json
+
+if TYPE_CHECKING:
+    from .context import Context
+
+# keys
+
+
+def _keys(ctx: Context) -> Response:
+    provider = ctx.provider
+    provider.jwks()  # the keys of every algorithm in use exist once published
+    return _reply({"keys": [key_json(k, provider) for k in provider.keys.keys]})
+
+
+def _rotate_keys(ctx: Context) -> Response:
+    body = _fields(ctx.body(), {"alg": _alg})
+    provider = ctx.provider
+    key = provider.rotate_keys(body.get("alg"))
+    return _reply(key_json(key, provider), 201)
+
+
+def _retire_key(ctx: Context) -> Response:
+    kid = ctx.params["kid"]
+    try:
+        ctx.provider.keys.retire(kid)
+    except MockauthError:
+        raise not_found(f"no published key with kid {kid!r}", "kid") from None
+    return Response(status=204)
+
+
+# tokens
+
+
+def _kid(ctx: Context) -> Check:
+    def check(key: str, value: Any) -> str:
+        kid = _string(key, value)
+        if ctx.provider.keys.get(kid) is None:
+            raise bad(key, f"no published key with kid {kid!r}")
+        return kid
+
+    return check
+
+
+def _access_token(ctx: Context) -> Response:
+    checks: dict[str, Check] = {
+        "subject": _nonempty,
+        "client_id": _nonempty,
+        "scope": _strings,
+        "audience": _strings,
+        "expires_in": _seconds,
+        "claims": _object,
+        "opaque": _boolean,
+        "alg": _alg,
+        "kid": _kid(ctx),
+        "not_before": _seconds,
+    }
+    args = _fields(ctx.body(), checks)
+    subject = args.pop("subject", None)
+    try:
+        token = ctx.provider.issue_token(subject, **args)
+    except MockauthError as exc:
+        raise bad(None, str(exc)) from None
+    return _reply({"access_token": token, "token_type": "Bearer"})
+
+
+def _id_token(ctx: Context) -> Response:
+    checks: dict[str, Check] = {
+        "subject": _nonempty,
+        "client_id": _nonempty,
+        "nonce": _string,
+        "access_token": _string,
+        "expires_in": _seconds,
+        "claims": _object,
+    }
+    args = _fields(ctx.body(), checks)
+    subject = args.pop("subject", None)
+    try:
+        token = ctx.provider.issue_id_token(subject, **args)
+    except MockauthError as exc:
+        raise bad(None, str(exc)) from None
+    return _reply({"id_token": token})
+
+
+def _revoke_tokens(ctx: Context) -> Response:
+    body = _fields(ctx.body(), {"user": _nonempty, "client": _nonempty})
+    if not body:
+        raise bad("user", "give user (a sub) and/or client (a client id)")
+    provider = ctx.provider
+    user = body.get("user")
+    if user is not None:
+        found = provider.find_user(user)
+        user = found.sub if found is not None else user  # a username or email names its sub
+    count = provider.revoke_tokens(user=user, client=body.get("client"))
+    return _reply({"revoked": count})

@@ -1,0 +1,314 @@
+"""The OpenAPI 3.1 description of the admin API, made from its routes."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+
+from ..config import STANDARD_CLAIMS, ClientConfig, UserConfig
+from ..scenarios import ENDPOINT_NAMES
+from .access import TOKEN_HEADER
+from .views import _CALL_FIELDS
+
+if TYPE_CHECKING:
+    from .routes import Route
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list_of(prop: str, name: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {prop: {"type": "array", "items": _ref(name)}},
+        "required": [prop],
+    }
+
+
+def _object_schema(properties: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": dict(properties),
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _hint_schema(hint: Any) -> dict[str, Any]:
+    """JSON Schema for a config field's type hint."""
+    origin = get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [_hint_schema(a) for a in get_args(hint) if a is not type(None)]
+        schema = options[0] if len(options) == 1 else {"oneOf": options}
+        if type(None) in get_args(hint):
+            return {"oneOf": [schema, {"type": "null"}]}
+        return schema
+    if origin is Literal:
+        return {"enum": list(get_args(hint))}
+    if origin is tuple:
+        item = _hint_schema(get_args(hint)[0])
+        if get_args(hint)[0] is str:
+            return {"oneOf": [{"type": "array", "items": item}, {"type": "string"}]}
+        return {"type": "array", "items": item}
+    if origin in (Mapping, dict) or hint in (dict, Mapping):
+        return {"type": "object"}
+    names = {bool: "boolean", int: "integer", str: "string", float: "number"}
+    if hint in names:
+        return {"type": names[hint]}
+    return {}
+
+
+def _config_schema(cls: type, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    properties = {f.name: _hint_schema(hints[f.name]) for f in dataclasses.fields(cls)}
+    properties.update(extra or {})
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _components() -> dict[str, Any]:
+    nullable_string = {"type": ["string", "null"]}
+    string_list = {"type": "array", "items": {"type": "string"}}
+    fault = {"type": ["object", "null"], "properties": {"kind": {"type": "string"}}}
+    return {
+        "Error": _object_schema(
+            {
+                "error": {"type": "string"},
+                "key": {
+                    "type": ["string", "null"],
+                    "description": "the bad field, e.g. redirect_uris[0]",
+                },
+                "message": {"type": "string"},
+            },
+            ("error", "key", "message"),
+        ),
+        "Issuer": _object_schema(
+            {
+                "issuer_id": {"type": "string"},
+                "issuer": {"type": "string"},
+                "discovery": {"type": "string"},
+                "clients": {"type": "integer"},
+                "users": {"type": "integer"},
+                "rules": {"type": "integer"},
+                "calls": {"type": "integer"},
+            },
+            ("issuer_id", "issuer", "discovery", "clients", "users", "rules", "calls"),
+        ),
+        "Client": _object_schema(
+            {
+                "client_id": {"type": "string"},
+                "client_secret": nullable_string,
+                "public": {"type": "boolean"},
+                "redirect_uris": string_list,
+                "post_logout_redirect_uris": string_list,
+                "grant_types": string_list,
+                "allowed_scopes": {"type": ["array", "null"], "items": {"type": "string"}},
+                "default_scope": {"type": "string"},
+                "audience": string_list,
+                "token_endpoint_auth_method": nullable_string,
+                "id_token_signed_response_alg": nullable_string,
+                "extra_claims": {"type": "object"},
+                "name": nullable_string,
+                "lenient": {"type": "boolean"},
+            },
+            ("client_id", "client_secret", "public", "redirect_uris", "grant_types"),
+        ),
+        "ClientInput": _config_schema(ClientConfig),
+        "User": _object_schema(
+            {
+                "sub": {"type": "string"},
+                "username": {"type": "string"},
+                "password": nullable_string,
+                "claims": {"type": "object"},
+            },
+            ("sub", "username", "password", "claims"),
+        ),
+        "UserInput": _config_schema(UserConfig, {name: {} for name in sorted(STANDARD_CLAIMS)}),
+        "Rule": _object_schema(
+            {
+                "id": {"type": "integer"},
+                "name": nullable_string,
+                "match": {"type": "object"},
+                "fault": fault,
+                "sequence": {"type": ["array", "null"], "items": {"type": "object"}},
+                "times": {"type": ["integer", "null"]},
+                "after": {"type": "integer"},
+                "strict": {"type": "boolean"},
+                "seen": {"type": "integer"},
+                "used": {"type": "integer"},
+            },
+            ("id", "match", "times", "after", "strict", "seen", "used"),
+        ),
+        "RuleInput": {
+            "type": "object",
+            "description": "A scenario rule as in a scenario file: matcher keys (endpoint, "
+            "method, grant_type, client_id, params), lifetime keys (times, after, sequence, "
+            "strict, name) and one fault (error, status, delay, drop, token, json, "
+            "rotate_keys, truncated, jwks_no_kid).",
+            "properties": {
+                "endpoint": {"enum": list(ENDPOINT_NAMES)},
+                "method": {"type": "string"},
+                "grant_type": {"type": "string"},
+                "client_id": {"type": "string"},
+                "params": {"type": "object", "additionalProperties": {"type": "string"}},
+                "times": {"type": "integer", "minimum": 1},
+                "after": {"type": "integer", "minimum": 0},
+                "sequence": {
+                    "type": "array",
+                    "items": {"oneOf": [{"type": t} for t in ("integer", "string", "object")]},
+                },
+                "strict": {"type": "boolean"},
+                "name": {"type": "string"},
+                "error": {"type": "string"},
+                "status": {"type": "integer"},
+                "description": {"type": "string"},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {},
+                "content_type": {"type": "string"},
+                "delay": {"type": "number", "minimum": 0},
+                "then": {},
+                "drop": {"type": "boolean"},
+                "truncated": {"type": "boolean"},
+                "jwks_no_kid": {"type": "boolean"},
+                "rotate_keys": {"type": "boolean"},
+                "alg": {"type": "string"},
+                "token": {"type": "string"},
+                "target": {"enum": ["id_token", "access_token", "both"]},
+                "claim": {"type": "string"},
+                "value": {},
+                "json": {"type": "object"},
+            },
+        },
+        "Scenario": {
+            "type": "object",
+            "description": "A scenario file's content (see fixtures/scenarios/).",
+            "properties": {
+                "description": {"type": "string"},
+                "rules": {"type": "array", "items": _ref("RuleInput")},
+                "clock": _object_schema(
+                    {"offset": {"type": "number"}, "frozen_at": {}, "advance": {"type": "number"}}
+                ),
+                "rotate_keys": {},
+                "rotate_client_secret": {},
+                "revoke_tokens": {},
+            },
+            "additionalProperties": False,
+        },
+        "Call": _object_schema(
+            {
+                "endpoint": {"type": "string"},
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "params": {"type": "object", "additionalProperties": {"type": "string"}},
+                "client_id": nullable_string,
+                "grant_type": nullable_string,
+                "time": {"type": "number"},
+                "status": {"type": ["integer", "null"]},
+                "error": nullable_string,
+                "rule": {"type": ["integer", "null"]},
+            },
+            tuple(_CALL_FIELDS),
+        ),
+        "Clock": _object_schema(
+            {"now": {"type": "number"}, "frozen": {"type": ["boolean", "null"]}},
+            ("now", "frozen"),
+        ),
+        "Key": _object_schema(
+            {
+                "kid": {"type": "string"},
+                "alg": {"type": "string"},
+                "active": {"type": "boolean"},
+                "published": {"type": "boolean"},
+            },
+            ("kid", "alg", "active", "published"),
+        ),
+    }
+
+
+_ERRORS = {
+    "400": "Bad input; `key` names the field",
+    "401": "No admin token",
+    "403": "Not a loopback client, or a wrong token",
+    "404": "No such issuer, client, user, rule or key",
+    "409": "Conflicts with the current state",
+    "413": "Body over 64 KiB",
+    "415": "Body is not JSON",
+}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "tags": [route.tag],
+    }
+    if route.description:
+        op["description"] = route.description
+    names = re.findall(r"{(\w+)}", route.path)
+    parameters = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+    parameters += [
+        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+        for q in route.query
+    ]
+    if parameters:
+        op["parameters"] = parameters
+    if route.body is not None:
+        op["requestBody"] = {
+            "required": route.body_required,
+            "content": {t: {"schema": route.body} for t in route.body_types},
+        }
+    if route.response is None:
+        ok: dict[str, Any] = {"description": "Done"}
+        status = 204
+    else:
+        ok = {"description": "OK", "content": {"application/json": {"schema": route.response}}}
+        status = route.status
+    responses: dict[str, Any] = {str(status): ok}
+    for code in _ERRORS:
+        if route.auth or code != "401":
+            responses[code] = {"$ref": f"#/components/responses/{code}"}
+    op["responses"] = responses
+    if not route.auth:
+        op["security"] = []
+    return op
+
+
+def description(routes: Iterable[Route], server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of ``routes``, served at ``server_url``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mockauth admin API",
+            "version": "1",
+            "description": "Steer a running `mockauth serve` (TEST ONLY). Loopback clients "
+            f"only; send the per-run token printed at start-up in `{TOKEN_HEADER}`. Errors "
+            "are JSON with `error`, `message` and `key` (the bad field).",
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"adminToken": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "adminToken": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER}
+            },
+            "schemas": _components(),
+            "responses": {
+                code: {
+                    "description": text,
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                }
+                for code, text in _ERRORS.items()
+            },
+        },
+    }

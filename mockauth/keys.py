@@ -15,15 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
-
 from .config import SIGNING_ALGS
 from .errors import MockauthError
 
 __all__ = ["KeySet", "SigningKey", "b64url"]
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 # RFC 7638 §3.2: the members that make up a JWK thumbprint, per key type.
 _THUMBPRINT_MEMBERS = {
@@ -60,6 +56,9 @@ class SigningKey:
 
 
 def _generate(alg: str) -> Any:
+    # cryptography and PyJWT load on first use: `mockauth serve` answers discovery without them.
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     if alg in ("RS256", "PS256"):
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if alg == "ES256":
@@ -72,6 +71,8 @@ def _generate(alg: str) -> Any:
 
 
 def _public_jwk(alg: str, key: Any) -> dict[str, Any]:
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
     public = key.public_key()
     jwk: dict[str, Any]
     if alg in ("RS256", "PS256"):

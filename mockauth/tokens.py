@@ -14,8 +14,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jwt
-
 from .clock import ClockLike
 from .config import TokenConfig
 from .errors import InvalidToken, MockauthError
@@ -66,6 +64,8 @@ class TokenService:
 
     def _sign(self, claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
         headers = {"kid": key.kid, "typ": typ} if key.kid else {"typ": typ}
+        import jwt
+
         return jwt.encode(dict(claims), key.key, algorithm=key.alg, headers=headers)
 
     def _key(self, alg: str | None, kid: str | None) -> SigningKey:
@@ -257,6 +257,8 @@ class TokenService:
         ``kid`` is verified with the secret of the client it is for: an ID
         token keyed as OIDC Core §10.1 says.
         """
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -318,6 +320,8 @@ class TokenService:
 
 
 def _client_secret_key(token: str, client_secret: Callable[[str], str | None]) -> bytes:
+    import jwt
+
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

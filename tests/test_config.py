@@ -948,3 +948,26 @@ def test_typed_constructors_refuse_plain_data_with_a_pointer_to_from_mapping() -
         ProviderConfig(tokens={"signing_alg": "ES256"})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"issuers\[0\]: expected a ProviderConfig"):
         ServerConfig(issuers=({"issuer_id": "a"},))  # type: ignore[arg-type]
+
+
+def test_discovery_needs_no_jose_library() -> None:
+    """`mockauth serve` starts and answers discovery before PyJWT and cryptography load
+    (they cost a large part of the cold start); the first key loads them.
+    """
+    code = textwrap.dedent(
+        """
+        import sys
+        from mockauth import Provider
+        from mockauth.cli import demo_config
+        providers = [Provider(issuer) for issuer in demo_config().issuers]
+        with providers[0].httpx_client() as http:
+            assert http.get(providers[0].endpoint("discovery")).status_code == 200
+        print("jwt" in sys.modules, "cryptography" in sys.modules)
+        providers[0].jwks()
+        print("jwt" in sys.modules, "cryptography" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False", "True", "True"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import jwt
-
 from ..clients import Client
 from ..errors import InvalidToken, OAuthError
 from ..http import Params, Request, Response, form_params, html_page, query_params
@@ -32,7 +30,7 @@ def _client(provider: Provider, params: Params) -> Client | None:
             raise _Bad(
                 f"id_token_hint is not an ID token of this issuer ({exc.description})"
             ) from None
-        if jwt.get_unverified_header(hint).get("typ") == "at+jwt":  # verified by decode()
+        if _header(hint).get("typ") == "at+jwt":  # verified by decode()
             raise _Bad("id_token_hint is an access token, not an ID token (RFC 8725 §3.11)")
         aud = claims.get("aud")
         found = claims.get("azp") or (aud[0] if isinstance(aud, list) and aud else aud)
@@ -80,3 +78,9 @@ def handle(provider: Provider, request: Request) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.delete_cookie(provider.session_cookie, path=provider.cookie_path)
     return response
+
+
+def _header(token: str) -> dict[str, object]:
+    import jwt  # only logout with a hint needs it: start-up stays light
+
+    return jwt.get_unverified_header(token)

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -89,13 +90,14 @@ class Exchange:
         return self._cached
 
 
-class Fault:
-    """Base class of faults."""
+class Fault(ABC):
+    """Base class of faults: a fault answers one scripted exchange."""
 
     kind = "fault"
 
+    @abstractmethod
     def respond(self, exchange: Exchange) -> Response:
-        raise NotImplementedError  # pragma: no cover - every subclass answers
+        """The response to send instead of (or made from) the real answer."""
 
     def describe(self) -> str:
         return self.kind

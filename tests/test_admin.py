@@ -5,17 +5,16 @@ guards, its errors, its OpenAPI description, and the README's curl examples.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -31,6 +30,7 @@ from mockauth.http import MAX_BODY
 from mockauth.server import Dispatcher
 
 from .helpers import WEB_REDIRECT
+from .serve import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 30
@@ -1103,75 +1103,13 @@ def test_every_route_answers_as_described(
 # --- mockauth serve -----------------------------------------------------------------------------
 
 
-class Served:
-    """A ``mockauth serve --port 0`` subprocess and its banner."""
-
-    def __init__(self, *args: str, cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockauth", "serve", "--port", "0", *args],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
-        self.banner = self._read_banner()
-        text = "\n".join(self.banner)
-        listening = re.search(r"^Listening on (\S+)$", text, re.M)
-        assert listening is not None, text
-        self.url = listening[1]
-        admin = re.search(r"^Admin API  (\S+)$", text, re.M)
-        header = re.search(rf"^  header     {TOKEN_HEADER}: (\S+)$", text, re.M)
-        self.admin_url = admin[1] if admin else None
-        self.token = header[1] if header else None
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def _read_banner(self) -> list[str]:
-        lines: list[str] = []
-        while True:
-            try:
-                line = self._lines.get(timeout=TIMEOUT)
-            except queue.Empty:
-                raise AssertionError(f"no banner within {TIMEOUT}s: {lines}") from None
-            if line is None:
-                raise AssertionError(f"exited early: {lines}")
-            lines.append(line)
-            if "Press Ctrl-C" in line:
-                return lines
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=TIMEOUT)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    started: list[Served] = []
-
-    def _serve(*args: str) -> Served:
-        served = Served(*args, cwd=tmp_path)
-        started.append(served)
-        return served
-
-    try:
-        yield _serve
-    finally:
-        for served in started:
-            served.stop()
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    with ExitStack() as stack:
+        yield lambda *args: stack.enter_context(ServeProcess(*args, cwd=tmp_path))
 
 
-def test_serve_prints_a_fresh_token_that_works(serve: Callable[..., Served]) -> None:
+def test_serve_prints_a_fresh_token_that_works(serve: Callable[..., ServeProcess]) -> None:
     first, second = serve(), serve()
     assert first.token
     assert second.token
@@ -1185,7 +1123,7 @@ def test_serve_prints_a_fresh_token_that_works(serve: Callable[..., Served]) -> 
     assert other.status_code == 403
 
 
-def test_serve_with_a_fixed_token_and_without_the_api(serve: Callable[..., Served]) -> None:
+def test_serve_with_a_fixed_token_and_without_the_api(serve: Callable[..., ServeProcess]) -> None:
     fixed = serve("--admin-token", "my-fixed-token")
     assert fixed.token == "my-fixed-token"
     response = httpx.get(f"{fixed.admin_url}/issuers", headers={TOKEN_HEADER: "my-fixed-token"})
@@ -1208,7 +1146,9 @@ def test_serve_rejects_a_token_that_cannot_be_sent(tmp_path: Path) -> None:
     assert "visible ASCII" in run.stderr
 
 
-def test_reset_returns_to_the_serve_scenario(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_reset_returns_to_the_serve_scenario(
+    serve: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
     scenario = tmp_path / "flaky.json"
     scenario.write_text(json.dumps({"rules": [{"endpoint": "token", "sequence": [503, "real"]}]}))
     served = serve("--scenario", str(scenario))
@@ -1253,7 +1193,7 @@ curl -s -o /dev/null -w '%{http_code}\n' "$BASE/_mockauth/issuers"
 
 
 @needs_curl
-def test_curl_drives_a_503_then_success_scenario(serve: Callable[..., Served]) -> None:
+def test_curl_drives_a_503_then_success_scenario(serve: Callable[..., ServeProcess]) -> None:
     served = serve()
     assert served.token is not None
     run = bash(CURL_SCENARIO, TOKEN=served.token, BASE=served.url)
@@ -1285,7 +1225,7 @@ def test_the_readme_documents_the_api() -> None:
 
 
 @needs_curl
-def test_the_readme_curl_examples_run(serve: Callable[..., Served]) -> None:
+def test_the_readme_curl_examples_run(serve: Callable[..., ServeProcess]) -> None:
     fixed = re.search(r"mockauth serve --admin-token ([\w-]+)", SECTION)
     assert fixed is not None
     block = next(b for b in re.findall(r"^```sh\n(.*?)^```", SECTION, re.S | re.M) if "curl" in b)

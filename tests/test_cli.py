@@ -6,109 +6,39 @@ import argparse
 import importlib.metadata
 import io
 import json
-import queue
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from mockauth import Provider, ProviderConfig, load_config
 from mockauth.cli import _is_loopback, build_parser, demo_config, serve
 
-TIMEOUT = 30
-LISTENING = re.compile(r"^Listening on (http://127\.0\.0\.1:(\d+))$")
-PYTHON_M = (sys.executable, "-m", "mockauth")
+from .serve import PYTHON_M, TIMEOUT, ServeProcess
+
 SCRIPT = shutil.which("mockauth", path=str(Path(sys.executable).parent))
 
 
-class Served:
-    """A running ``mockauth serve`` process and the banner it printed."""
-
-    def __init__(self, command: list[str], cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
-        self.banner: list[str] = []
-        self.text = self.url = ""
-        self.port = 0
-
-    def read_banner(self) -> None:
-        """Read stdout up to "Press Ctrl-C" (with a time limit) and parse the URL."""
-        self.banner = self._read_banner()
-        match = next((LISTENING.match(line) for line in self.banner if LISTENING.match(line)), None)
-        assert match is not None, self.banner
-        self.url, self.port = match[1], int(match[2])
-        self.text = "\n".join(self.banner)
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def _read_banner(self) -> list[str]:
-        lines: list[str] = []
-        while True:
-            try:
-                line = self._lines.get(timeout=TIMEOUT)
-            except queue.Empty:
-                raise AssertionError(f"no 'Press Ctrl-C' within {TIMEOUT}s: {lines}") from None
-            if line is None:
-                self.process.wait(timeout=TIMEOUT)
-                raise AssertionError(f"exited {self.process.returncode} early: {lines}")
-            lines.append(line)
-            if "Press Ctrl-C" in line:
-                return lines
-
-    def stop(self, signum: int) -> tuple[int, str, str]:
-        """Send ``signum``; the exit code, the rest of stdout and all of stderr."""
-        self.process.send_signal(signum)
-        returncode = self.process.wait(timeout=TIMEOUT)
-        rest: list[str] = []
-        while (line := self._lines.get(timeout=TIMEOUT)) is not None:
-            rest.append(line)
-        assert self.process.stderr is not None
-        return returncode, "\n".join(rest), self.process.stderr.read()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=TIMEOUT)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Any]:
+def start(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     """Start ``mockauth serve --port 0 ARGS...``; every process is killed at the end."""
-    started: list[Served] = []
+    with ExitStack() as stack:
 
-    def _start(*args: str, command: tuple[str, ...] = PYTHON_M) -> Served:
-        served = Served([*command, "serve", "--port", "0", *args], tmp_path)
-        started.append(served)
-        served.read_banner()
-        return served
+        def _start(*args: str, command: tuple[str, ...] = PYTHON_M) -> ServeProcess:
+            return stack.enter_context(ServeProcess(*args, cwd=tmp_path, command=command))
 
-    try:
         yield _start
-    finally:
-        for served in started:
-            served.kill()
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .serve import ServeProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
@@ -25,18 +27,8 @@ DEFAULT_URL = "http://localhost:8080"
 @contextmanager
 def demo_server() -> Iterator[str]:
     """`mockauth serve` on its built-in config, on a free port; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Listening on"))
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with ServeProcess() as served:
+        yield served.url
 
 
 def test_the_readme_has_examples() -> None:

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import queue
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 import tomllib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +30,8 @@ import mockauth.scenario_files
 from mockauth import Clock, ConfigError, Provider, Scenario, load_scenario
 from mockauth.faults import Delay, HttpFault, OAuthErrorFault, Real, RotateKeys
 from mockauth.scenarios import ENDPOINT_NAMES
+
+from .serve import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY_DIR = ROOT / "fixtures" / "scenarios"
@@ -937,67 +936,13 @@ def test_the_marker_documents_scenarios(pytester: pytest.Pytester) -> None:
 
 # --- mockauth serve --scenario ----------------------------------------------------------------
 
-LISTENING = re.compile(r"^Listening on (http://127\.0\.0\.1:(\d+))$")
 DEMO_SERVICE = ("demo-service", "demo-service-secret-for-tests-only-0123")
 
 
-class Serve:
-    """``python -m mockauth serve --port 0 ARGS``; stdout read on a thread, with a deadline."""
-
-    def __init__(self, *args: str, cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockauth", "serve", "--port", "0", *args],
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def banner(self) -> tuple[str, list[str]]:
-        """The base URL and the banner lines, up to "Press Ctrl-C"."""
-        banner: list[str] = []
-        deadline = time.monotonic() + 30
-        while not banner or "Press Ctrl-C" not in banner[-1]:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            assert line is not None, f"exited early: {banner}"
-            banner.append(line)
-        url = next(m[1] for line in banner if (m := LISTENING.match(line)))
-        return url, banner
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., tuple[str, list[str]]]]:
-    started: list[Serve] = []
-
-    def _serve(*args: str) -> tuple[str, list[str]]:
-        process = Serve(*args, cwd=tmp_path)
-        started.append(process)
-        return process.banner()
-
-    try:
-        yield _serve
-    finally:
-        for process in started:
-            process.stop()
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    with ExitStack() as stack:
+        yield lambda *args: stack.enter_context(ServeProcess(*args, cwd=tmp_path))
 
 
 def token_status(url: str, auth: tuple[str, str] = DEMO_SERVICE) -> httpx.Response:
@@ -1014,8 +959,8 @@ def test_serve_with_scenarios(serve: Any, tmp_path: Path) -> None:
         """,
     )
     flaky = LIBRARY_DIR / "flaky-token-endpoint.toml"
-    url, banner = serve("--scenario", str(flaky), "--scenario", "frozen.toml")
-    text = "\n".join(banner)
+    served = serve("--scenario", str(flaky), "--scenario", "frozen.toml")
+    url, text = served.url, served.text
     assert "  scenario   flaky-token-endpoint: The token endpoint answers 503 twice" in text
     assert f"    file     {flaky}" in text
     assert "  scenario   frozen: Provider time stands at 2030-01-01." in text
@@ -1048,7 +993,7 @@ def test_serve_applies_scenarios_to_every_issuer(serve: Any, tmp_path: Path) -> 
         """,
     )
     flaky = str(LIBRARY_DIR / "flaky-token-endpoint.toml")
-    url, _ = serve("--config", str(config), "--scenario", flaky)
+    url = serve("--config", str(config), "--scenario", flaky).url
     auth = ("svc", "svc-secret-0123456789")
     # Each issuer has its own copy of the rule, with its own count.
     a = [token_status(f"{url}/a", auth).status_code for _ in range(2)]
@@ -1059,7 +1004,8 @@ def test_serve_applies_scenarios_to_every_issuer(serve: Any, tmp_path: Path) -> 
 
 def test_serve_banner_shows_a_rotated_secret(serve: Any, tmp_path: Path) -> None:
     write(tmp_path / "rotate.toml", 'rotate_client_secret = ["demo-service"]\n')
-    url, banner = serve("--scenario", "rotate.toml")
+    served = serve("--scenario", "rotate.toml")
+    url, banner = served.url, served.banner
     client_line = banner.index("  client     demo-service  (confidential)")
     label, new = banner[client_line + 1].split()
     assert label == "secret"

@@ -6,23 +6,16 @@ its built-in demo config, run as a real subprocess and stopped with SIGTERM.
 
 from __future__ import annotations
 
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 import requests
 
 from mockauth import Provider
 
+from ..serve import ServeProcess
+
 DEMO_CLIENT = ("demo-service", "demo-service-secret-for-tests-only-0123")
-LISTENING = re.compile(r"^Listening on (http://127\.0\.0\.1:(\d+))$")
-STARTUP_TIMEOUT = 30.0
 
 
 def tutorial(issuer: str, client_id: str, client_secret: str) -> dict[str, object]:
@@ -117,93 +110,33 @@ def test_userinfo_without_openid_scope_is_insufficient_scope(mockauth: Provider)
 # --- `mockauth serve` as a subprocess --------------------------------------------------
 
 
-@dataclass
-class Served:
-    """A running ``mockauth serve`` and everything it printed so far."""
-
-    proc: subprocess.Popen[str]
-    url: str
-    output: queue.Queue[str | None]
-    lines: list[str] = field(default_factory=list)
-
-    def stop(self) -> int:
-        """SIGTERM, as docker and CI runners send; returns the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=10)
-        self.drain()
-        return code
-
-    def drain(self) -> None:
-        while True:
-            try:
-                line = self.output.get(timeout=5)
-            except queue.Empty:
-                return
-            if line is None:
-                return
-            self.lines.append(line)
-
-
-def _pump(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.put(line.rstrip("\n"))
-    lines.put(None)
-
-
 @pytest.fixture
-def demo_server() -> Iterator[Served]:
+def demo_server() -> Iterator[ServeProcess]:
     """``python -m mockauth serve --port 0`` on the demo config; the test stops it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockauth", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    output: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_pump, args=(proc, output), daemon=True).start()
-    seen: list[str] = []
-    try:
-        url = None
-        while url is None:
-            try:
-                line = output.get(timeout=STARTUP_TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"no 'Listening on' line within {STARTUP_TIMEOUT}s: {seen}")
-            if line is None:
-                stderr = proc.stderr.read() if proc.stderr else ""
-                pytest.fail(f"mockauth serve exited early ({proc.wait()}): {seen} {stderr}")
-            seen.append(line)
-            match = LISTENING.match(line)
-            if match:
-                url = match.group(1)
-                assert int(match.group(2)) > 0
-        yield Served(proc, url, output, seen)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    with ServeProcess() as served:
+        assert served.port > 0
+        yield served
 
 
-def test_tutorial_against_mockauth_serve(demo_server: Served) -> None:
+def test_tutorial_against_mockauth_serve(demo_server: ServeProcess) -> None:
     issuer = demo_server.url + "/default"
     assert tutorial(issuer, *DEMO_CLIENT) == {"sub": "demo-service"}
 
-    assert demo_server.stop() == 0
-    assert demo_server.lines[-1] == "mockauth: stopped"
-    stderr = demo_server.proc.stderr.read() if demo_server.proc.stderr else ""
+    returncode, rest, stderr = demo_server.stop()  # SIGTERM, as docker and CI runners send
+    assert returncode == 0
+    assert [*demo_server.banner, *rest.splitlines()][-1] == "mockauth: stopped"
     assert "Traceback" not in stderr, stderr
 
 
-def test_mockauth_serve_banner_names_the_issuer_and_demo_clients(demo_server: Served) -> None:
+def test_mockauth_serve_banner_names_the_issuer_and_demo_clients(
+    demo_server: ServeProcess,
+) -> None:
     issuer = demo_server.url + "/default"
     metadata = requests.get(issuer + "/.well-known/openid-configuration", timeout=10).json()
     assert metadata["issuer"] == issuer
-    assert demo_server.stop() == 0
-    banner = demo_server.lines
+    returncode, rest, _ = demo_server.stop()
+    assert returncode == 0
+    banner = [*demo_server.banner, *rest.splitlines()]
     assert any("TEST ONLY" in line for line in banner)
     assert f"Issuer {issuer}" in banner
     clients = [line.split()[1] for line in banner if line.split()[:1] == ["client"]]

@@ -171,7 +171,9 @@ class Calls(Sequence[Call]):
         return f"Calls({self._calls!r})"
 
     def filter(self, endpoint: str | None = None, **criteria: Any) -> Calls:
-        """The calls that match (same criteria as :class:`~mockauth.scenarios.Match`)."""
+        """The calls that match: the criteria of :class:`~mockauth.scenarios.Match`
+        (``method``, ``grant_type``, ``client_id``, ``params``) plus ``status`` and ``error``.
+        """
         match = _match(endpoint, criteria)
         return Calls([c for c in self._calls if not match.mismatches(c)])
 
@@ -198,7 +200,7 @@ class Calls(Sequence[Call]):
             listed = "\n".join(f"  {c}" for c in found)
             raise JournalAssertionError(f"expected no call matching {match}, found:\n{listed}")
 
-    def near_misses(self, match: Match, limit: int = 10) -> str:
+    def near_misses(self, match: Match | CallMatch, limit: int = 10) -> str:
         """The calls that came closest to ``match``, each with why it did not match."""
         if not self._calls:
             return "The provider received no requests."
@@ -215,10 +217,39 @@ class Calls(Sequence[Call]):
         return "\n".join(lines)
 
 
-def _match(endpoint: str | None, criteria: Mapping[str, Any]) -> Match:
+class CallMatch:
+    """A :class:`~mockauth.scenarios.Match` plus what only a finished call has:
+    the ``status`` it got and the OAuth ``error`` it carried.
+    """
+
+    def __init__(self, match: Match, status: int | None = None, error: str | None = None) -> None:
+        self.match = match
+        self.status = status
+        self.error = error
+
+    def mismatches(self, call: Call) -> list[str]:
+        reasons = self.match.mismatches(call)
+        if self.status is not None and call.status != self.status:
+            reasons.append(f"status is {call.status}, not {self.status}")
+        if self.error is not None and call.error != self.error:
+            reasons.append(f"error is {call.error!r}, not {self.error!r}")
+        return reasons
+
+    def __str__(self) -> str:
+        extra = [f"{k}={v!r}" for k, v in (("status", self.status), ("error", self.error)) if v]
+        text = str(self.match)
+        if not extra:
+            return text
+        inner = text[1:-1] if text != "(any request)" else ""
+        return "(" + ", ".join([*([inner] if inner else []), *extra]) + ")"
+
+
+def _match(endpoint: str | None, criteria: Mapping[str, Any]) -> CallMatch:
     from .scenarios import Match
 
-    return Match(endpoint=endpoint, **criteria)
+    rest = dict(criteria)
+    status, error = rest.pop("status", None), rest.pop("error", None)
+    return CallMatch(Match(endpoint=endpoint, **rest), status, error)
 
 
 class JournalAssertionError(MockauthError, AssertionError):

@@ -339,3 +339,20 @@ def test_clear_calls(provider: Provider, http: httpx.Client) -> None:
     assert len(provider.calls) == 0
     http.get(provider.endpoint("discovery"))
     assert [c.endpoint for c in provider.calls] == ["discovery"]
+
+
+def test_filter_and_assert_on_status_and_error(provider: Provider, http: httpx.Client) -> None:
+    auth = ("service", "service-secret-0123456789-abcdefgh")
+    provider.fail("token", error="invalid_grant", times=1)
+    for _ in range(2):
+        http.post(provider.endpoint("token"), data={"grant_type": "client_credentials"}, auth=auth)
+    calls = provider.calls
+    assert len(calls.filter("token", status=400, error="invalid_grant")) == 1
+    assert len(calls.filter("token", status=200)) == 1
+    calls.assert_called("token", times=1, error="invalid_grant", client_id="service")
+    calls.assert_not_called("token", status=500)
+    with pytest.raises(AssertionError) as info:
+        calls.assert_called("token", error="invalid_client")
+    message = str(info.value)
+    assert "error='invalid_client'" in message
+    assert "error is 'invalid_grant', not 'invalid_client'" in message

@@ -67,7 +67,7 @@ class Client:
         if uri in self.redirect_uris or (self.lenient and _absolute(uri)):
             return True
         # urlsplit() silently drops tabs, CR/LF and leading controls: such a URI is never exact.
-        if any(c <= " " or c == "\x7f" for c in uri):
+        if _has_controls(uri):
             return False
         try:
             parts = urlsplit(uri)
@@ -99,9 +99,13 @@ class Client:
         return self.allowed_scopes is None or set(scopes) <= self.allowed_scopes
 
 
+def _has_controls(uri: str) -> bool:
+    return any(c <= " " or c == "\x7f" for c in uri)
+
+
 def _absolute(uri: str) -> bool:
     """An absolute http(s) URI without control characters (what a lenient client may use)."""
-    if any(c <= " " or c == "\x7f" for c in uri):
+    if _has_controls(uri):
         return False
     try:
         parts = urlsplit(uri)

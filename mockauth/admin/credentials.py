@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MockauthError
@@ -64,12 +65,7 @@ def _access_token(ctx: Context) -> Response:
         "kid": _kid(ctx),
         "not_before": _seconds,
     }
-    args = _fields(ctx.body(), checks)
-    subject = args.pop("subject", None)
-    try:
-        token = ctx.provider.issue_token(subject, **args)
-    except MockauthError as exc:
-        raise bad(None, str(exc)) from None
+    token = _mint(ctx, checks, ctx.provider.issue_token)
     return _reply({"access_token": token, "token_type": "Bearer"})
 
 
@@ -82,13 +78,17 @@ def _id_token(ctx: Context) -> Response:
         "expires_in": _seconds,
         "claims": _object,
     }
+    return _reply({"id_token": _mint(ctx, checks, ctx.provider.issue_id_token)})
+
+
+def _mint(ctx: Context, checks: dict[str, Check], mint: Callable[..., str]) -> str:
+    """Check the body against ``checks``, then mint; misuse is a 400 naming no key."""
     args = _fields(ctx.body(), checks)
     subject = args.pop("subject", None)
     try:
-        token = ctx.provider.issue_id_token(subject, **args)
+        return mint(subject, **args)
     except MockauthError as exc:
         raise bad(None, str(exc)) from None
-    return _reply({"id_token": token})
 
 
 def _revoke_tokens(ctx: Context) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from ..config import ClientConfig, UserConfig, parse
@@ -65,18 +65,28 @@ def _clients(ctx: Context) -> Response:
     return _reply({"clients": [client_json(c) for c in ctx.provider.clients]})
 
 
-def _add_client(ctx: Context) -> Response:
-    provider = ctx.provider
+T = TypeVar("T")
+
+
+def _created(ctx: Context, collection: str, ident: str, body: dict[str, Any]) -> Response:
+    """201 with the new entry and its URL."""
+    path = f"/issuers/{ctx.provider.issuer_id}/{collection}/{quote(ident, safe='')}"
+    return _reply(body, 201, [("Location", ctx.url(path))])
+
+
+def _config(ctx: Context, cls: type[T]) -> T:
     try:
-        config = parse(ClientConfig, ctx.body())
+        return parse(cls, ctx.body())
     except ConfigError as exc:
         raise _from_config_error(exc) from None
+
+
+def _add_client(ctx: Context) -> Response:
     try:
-        client = provider.add_client(config)
+        client = ctx.provider.add_client(_config(ctx, ClientConfig))
     except MockauthError as exc:  # already registered
         raise conflict(str(exc), "client_id") from None
-    location = ctx.url(f"/issuers/{provider.issuer_id}/clients/{quote(client.client_id, safe='')}")
-    return _reply(client_json(client), 201, [("Location", location)])
+    return _created(ctx, "clients", client.client_id, client_json(client))
 
 
 def _client(ctx: Context) -> Client:
@@ -122,17 +132,11 @@ def _users(ctx: Context) -> Response:
 
 
 def _add_user(ctx: Context) -> Response:
-    provider = ctx.provider
     try:
-        config = parse(UserConfig, ctx.body())
-    except ConfigError as exc:
-        raise _from_config_error(exc) from None
-    try:
-        user = provider.add_user(config)
+        user = ctx.provider.add_user(_config(ctx, UserConfig))
     except MockauthError as exc:
         raise conflict(str(exc), "username") from None
-    location = ctx.url(f"/issuers/{provider.issuer_id}/users/{quote(user.sub, safe='')}")
-    return _reply(user_json(user), 201, [("Location", location)])
+    return _created(ctx, "users", user.sub, user_json(user))
 
 
 def _user(ctx: Context) -> User:

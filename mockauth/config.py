@@ -187,9 +187,9 @@ class TokenConfig:
     refresh_token_reuse_detection: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "session_ttl"):
+        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "session_ttl",
+                     "code_ttl"):  # fmt: skip
             _check_positive(name, getattr(self, name))
-        _check_positive("code_ttl", self.code_ttl)
         if self.code_ttl > 600:
             raise ConfigError("code_ttl", "at most 600 seconds (RFC 6749 §4.1.2)")
 

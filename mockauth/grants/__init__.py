@@ -83,7 +83,6 @@ def issue_tokens(
     nonce: str | None = None,
     sid: str | None = None,
     refresh: RefreshRecord | None = None,
-    new_refresh: bool = True,
 ) -> dict[str, Any]:
     """The token response of RFC 6749 §5.1 (plus ``id_token``, OIDC Core §3.1.3.3).
 
@@ -110,12 +109,7 @@ def issue_tokens(
     if scope:
         body["scope"] = " ".join(scope)
     tokens_config = provider.config.tokens
-    if (
-        user_bound
-        and new_refresh
-        and tokens_config.issue_refresh_tokens
-        and client.allows_grant("refresh_token")
-    ):
+    if user_bound and tokens_config.issue_refresh_tokens and client.allows_grant("refresh_token"):
         if refresh is not None and not tokens_config.rotate_refresh_tokens:
             body["refresh_token"] = refresh.token
         else:

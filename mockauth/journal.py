@@ -72,7 +72,7 @@ class Call:
         *,
         params: Mapping[str, str] | None = None,
         authorization: str | None = None,
-        source: tuple[str, Any, str | None] | None = None,
+        source: tuple[bytes, Any, str | None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.method = method
@@ -93,10 +93,8 @@ class Call:
 
     def _ensure(self) -> None:
         if self._params is None:
-            query, form, authorization = self._source or ("", None, None)
-            # WSGI hands the query over as latin-1 text; its bytes are UTF-8.
-            text = query.encode("latin-1").decode("utf-8", "replace")
-            raw = dict(parse_qsl(text, keep_blank_values=True))
+            query, form, authorization = self._source or (b"", None, None)
+            raw = dict(parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True))
             if form is not None:
                 raw.update(_single(form))
             self._resolve(raw, authorization)
@@ -312,8 +310,8 @@ def new_call(endpoint: str, request: Request, params: Mapping[str, str] | None, 
             endpoint, request.method, request.path, now, params=params,
             authorization=authorization,
         )  # fmt: skip
-    query = request.environ.get("QUERY_STRING", "")
-    source = (query, request.__dict__.get("form"), authorization)
+    # The form only if the endpoint parsed it already: recording never parses.
+    source = (request.query_string, request.__dict__.get("form"), authorization)
     return Call(endpoint, request.method, request.path, now, source=source)
 
 

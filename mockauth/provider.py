@@ -33,6 +33,7 @@ from .errors import (
 )
 from .faults import ConnectionDropped, Exchange, Fault, build
 from .http import Request, Response, error_response, json_response
+from .http.wsgi import wsgi_app
 from .journal import Call, Calls, Journal, error_of, new_call, request_params
 from .keys import KeySet, SigningKey, b64url
 from .scenarios import Match, Rule, RuleSet, UnusedRuleError
@@ -747,8 +748,7 @@ class Provider:
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The provider as a WSGI application."""
-        response = self.handle(Request(environ))
-        return response(environ, start_response)
+        return wsgi_app(self.handle)(environ, start_response)
 
     __call__ = wsgi_app
 

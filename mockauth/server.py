@@ -13,13 +13,15 @@ import socket
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 
 from .admin import ADMIN_PREFIX, Admin, is_loopback
 from .errors import MockauthError, ServerThreadError
 from .faults import ConnectionDropped
-from .http import Request, Response, json_response
+from .http import Request, Response, json_response, read_body
+from .http.wsgi import wsgi_app
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -85,7 +87,7 @@ class Dispatcher:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        return wsgi_app(self.handle)(environ, start_response)
 
 
 #: Unread request bytes drained to keep a connection alive; more closes it.
@@ -100,6 +102,7 @@ class _Body(io.RawIOBase):
     def __init__(self, stream: Any, length: int) -> None:
         self._stream = stream
         self.remaining = length
+        self.failed = False
 
     def readable(self) -> bool:
         return True
@@ -108,9 +111,14 @@ class _Body(io.RawIOBase):
         if self.remaining <= 0:
             return 0
         view = memoryview(buffer)[: self.remaining]
-        count = self._stream.readinto(view)
+        try:
+            count = self._stream.readinto(view)
+        except OSError:  # a timeout: the peer sent less than it promised
+            count = 0
+            self.failed = True
         if not count:
             self.remaining = 0  # the peer closed early
+            self.failed = True
             return 0
         self.remaining -= count
         return int(count)
@@ -121,7 +129,7 @@ class _Body(io.RawIOBase):
             return False
         while self.remaining > 0 and self.read(min(self.remaining, 16384)):
             pass
-        return self.remaining == 0
+        return self.remaining == 0 and not self.failed
 
 
 def _content_length(value: str | None) -> int | None:
@@ -132,12 +140,13 @@ def _content_length(value: str | None) -> int | None:
 
 
 class _Handler(WSGIRequestHandler):
-    """werkzeug's request parsing with keep-alive and no log line per request.
+    """werkzeug's request-line and header parsing, then the core's own request.
 
     werkzeug's own ``run_wsgi`` closes every connection, because
     ``http.server`` cannot skip a request body the application left unread
     (and it reads the socket dry after each response to make sure). This
-    handler counts the body and drains what is left, so one connection
+    handler builds a :class:`~mockauth.http.Request` itself (no WSGI
+    environ), counts the body and drains what is left, so one connection
     carries many requests, as real clients expect of a provider.
     """
 
@@ -149,20 +158,42 @@ class _Handler(WSGIRequestHandler):
         # Headers and body go out as separate writes: no Nagle delay between them.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def make_environ(self) -> WSGIEnvironment:
-        environ = super().make_environ()
+    def _request(self) -> Request:
+        target = self.path
+        if not target.startswith("/"):  # absolute-form (RFC 9112 §3.2.2)
+            target = "/" + target.partition("://")[2].partition("/")[2]
+        raw_path, _, query = target.partition("?")
         self._body = None
-        if not environ.get("wsgi.input_terminated"):  # chunked bodies close the connection
-            length = _content_length(environ.get("CONTENT_LENGTH"))
+        length_header = self.headers.get("Content-Length")
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        stream: Any
+        if chunked:
+            stream = DechunkedInput(self.rfile)  # type: ignore[arg-type]
+            length_header = None
+        else:
+            length = _content_length(length_header)
             if length is not None:
                 self._body = _Body(self.rfile, length)
-                environ["wsgi.input"] = self._body
-        return environ
+            stream = self._body
+        body, error = read_body(stream, length_header, chunked=chunked)
+        host, port = self.server.server_address[:2]
+        return Request(
+            self.command,
+            unquote(raw_path, errors="replace"),
+            query=query.encode("latin-1", "replace"),
+            headers=self.headers.items(),
+            body=body,
+            body_error=error,
+            remote_addr=self.client_address[0],
+            server=(str(host), int(port)),
+            raw_path=raw_path.encode("latin-1", "replace").decode("utf-8", "replace"),
+        )
 
     def _reusable(self) -> bool:
         body = self._body
         return (
             body is not None
+            and not body.failed
             and body.remaining <= _DRAIN_LIMIT
             and self.request_version == "HTTP/1.1"
             and self.headers.get("Connection", "").lower() != "close"
@@ -171,19 +202,19 @@ class _Handler(WSGIRequestHandler):
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.environ = environ = self.make_environ()
         try:
-            status, headers, body = self._call_app(environ)
+            response = self.server.app.handle(self._request())  # type: ignore[attr-defined]
+            code, reason = response.status_code, response.status.partition(" ")[2]
+            headers, body = response.header_items(), response.get_data()
         except ConnectionDropped:  # a scripted fault: close without a response
             self.close_connection = True
             return
         except Exception as exc:  # a bug below the provider's own error handling
             self.server.errors.append(exc)  # type: ignore[attr-defined]
-            status, headers = "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]
+            code, reason = 500, "INTERNAL SERVER ERROR"
+            headers = [("Content-Type", "text/plain")]
             body = b"mockauth: internal error"
             self.close_connection = True
-        code_text, _, reason = status.partition(" ")
-        code = int(code_text)
         keep_alive = self._reusable() and not self.close_connection
         try:
             self.send_response(code, reason)
@@ -204,25 +235,6 @@ class _Handler(WSGIRequestHandler):
             return
         if not keep_alive or self._body is None or not self._body.drain():
             self.close_connection = True
-
-    def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
-        started: list[Any] = []
-        chunks: list[bytes] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            started[:] = [status, headers]
-            return chunks.append
-
-        result = self.server.app(environ, start_response)
-        try:
-            chunks.extend(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return started[0], started[1], b"".join(chunks)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if not self.quiet:

@@ -1,18 +1,18 @@
 """In-process transports: httpx (sync and async) and requests, over the same core.
 
-They turn a client library's request into a WSGI environ, let the provider
-(or a :class:`~mockauth.server.Dispatcher`) handle it, and turn the response
-back, without a socket. ``requests-wsgi-adapter`` is broken with werkzeug 3,
+They turn a client library's request into the core's
+:class:`~mockauth.http.Request`, let the provider (or a
+:class:`~mockauth.server.Dispatcher`) handle it, and turn the response back,
+without a socket. ``requests-wsgi-adapter`` is broken with werkzeug 3,
 hence an adapter of our own.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .faults import ConnectionDropped
 from .http import Request, Response
@@ -25,53 +25,41 @@ __all__ = ["AsyncHttpxTransport", "HttpxTransport", "RequestsAdapter", "call_in_
 
 
 class Handles(Protocol):
-    """A provider or dispatcher: anything that answers a werkzeug request."""
+    """A provider or dispatcher: anything that answers the core's request."""
 
     def handle(self, request: Request) -> Response: ...
 
 
-def _environ(
+def build_request(
     method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
-) -> dict[str, Any]:
+) -> Request:
+    """The core's request for what a client library is about to send."""
     parts = urlsplit(url)
     secure = parts.scheme == "https"
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method.upper(),
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
-        "QUERY_STRING": parts.query,
-        "SERVER_NAME": parts.hostname or "localhost",
-        "SERVER_PORT": str(parts.port or (443 if secure else 80)),
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": parts.scheme or "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.input_terminated": True,
-    }
-    for name, value in headers:
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_LENGTH":
-            continue
-        if key != "CONTENT_TYPE":
-            key = "HTTP_" + key
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
+    raw_path = parts.path or "/"
+    # Content-Length is the body's own: the client library's header may predate encoding.
+    sent = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    sent.append(("Content-Length", str(len(body))))
+    return Request(
+        method,
+        unquote(raw_path, errors="replace"),
+        query=parts.query.encode("utf-8", "surrogateescape"),
+        headers=sent,
+        body=body,
+        remote_addr="127.0.0.1",
+        scheme=parts.scheme or "http",
+        server=(parts.hostname or "localhost", parts.port or (443 if secure else 80)),
+        raw_path=raw_path,
+    )
 
 
 def call_in_process(
     target: Handles, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """One request through ``target`` without a socket: ``(status, headers, body)``."""
-    environ = _environ(method, url, headers, body)
-    response = target.handle(Request(environ))
-    data = b"" if environ["REQUEST_METHOD"] == "HEAD" else response.get_data()
-    return response.status_code, list(response.headers.items()), data
+    response = target.handle(build_request(method, url, headers, body))
+    data = b"" if method.upper() == "HEAD" else response.get_data()
+    return response.status_code, response.header_items(), data
 
 
 if TYPE_CHECKING:

@@ -9,9 +9,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException
-
-from ..http import MAX_BODY, Request
+from ..http import BodyError, Request
 from .access import ADMIN_PREFIX
 from .errors import AdminError, bad, not_found
 from .inputs import _describe, _no_constant, _no_duplicates, _toml, _unknown
@@ -54,18 +52,12 @@ class Context:
 
     def _read_body(self, toml: bool) -> dict[str, Any]:
         request = self.request
-        length = request.environ.get("CONTENT_LENGTH", "").strip()
-        if length and not (length.isascii() and length.isdigit()):
-            raise bad(None, "Content-Length must be a non-negative integer")
         try:
-            raw = request.get_data(cache=True)
-        except HTTPException as exc:
-            status, text = exc.code or 400, exc.description or exc.name
-            raise AdminError(
-                status, "too_large" if status == 413 else "invalid_request", text
-            ) from None
-        if len(raw) >= MAX_BODY and request.content_length is None:
-            raise AdminError(413, "too_large", f"the body must stay under {MAX_BODY} bytes")
+            raw = request.get_data()
+        except BodyError as exc:
+            if exc.status == 413:
+                raise AdminError(413, "too_large", exc.message) from None
+            raise bad(None, exc.message) from None
         if not raw.strip():
             return {}
         mimetype = request.mimetype

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ..config import SIGNING_ALGS
 from ..http import Request, Response
@@ -242,13 +242,7 @@ def _match(route: Route, segments: tuple[str, ...]) -> dict[str, str] | None:
 
 def _segments(request: Request) -> tuple[str, ...]:
     """The path below ``ADMIN_PREFIX``, split before percent-decoding (``a%2Fb`` is one id)."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw:
-        path = urlsplit(raw).path if not raw.startswith("/") else raw.partition("?")[0]
-        path = path.encode("latin-1", "replace").decode("utf-8", "replace")
-        parts = [unquote(part, errors="replace") for part in path.split("/")]
-    else:
-        parts = request.path.split("/")
+    parts = [unquote(part, errors="replace") for part in request.raw_path.split("/")]
     parts = parts[2:]  # "", "_mockauth"
     if parts and parts[-1] == "":
         parts.pop()  # one trailing slash is fine
@@ -282,7 +276,7 @@ class Admin:
         _reset(provider, snapshot)
 
     def _authorize(self, request: Request, route: Route | None) -> None:
-        if not is_loopback(request.environ.get("REMOTE_ADDR")):
+        if not is_loopback(request.remote_addr):
             raise AdminError(403, "forbidden", "the admin API answers loopback clients only")
         if route is not None and not route.auth:
             return

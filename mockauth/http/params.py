@@ -1,4 +1,4 @@
-"""Request parsing and response building shared by every endpoint.
+"""Parameters and the responses every endpoint builds.
 
 RFC 6749 §3.1/§3.2: parameters without a value count as absent, unknown ones
 are ignored and none may appear twice. Every JSON response carries
@@ -13,36 +13,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.wrappers import Request as _Request
-from werkzeug.wrappers import Response
 
-from .errors import InvalidRequest, OAuthError
+from ..errors import InvalidRequest, OAuthError
+from .message import BodyError, Request, Response
 
 __all__ = [
-    "MAX_BODY",
     "Params",
-    "Request",
-    "Response",
     "error_response",
     "form_params",
     "html_page",
+    "is_form",
     "json_response",
     "query_params",
 ]
 
-#: Request bodies above this many bytes get 413 (werkzeug has no limit by default).
-MAX_BODY = 64 * 1024
-
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
-
-
-class Request(_Request):
-    """werkzeug's request with the provider's body limits."""
-
-    max_content_length = MAX_BODY
-    max_form_memory_size = MAX_BODY
-    max_form_parts = 1000
 
 
 #: Parameters that may repeat: RFC 8707 §2 lets a client name several resources.
@@ -107,22 +92,10 @@ def form_params(request: Request) -> Params:
     if not is_form(request):
         shown = request.mimetype or "none"
         raise InvalidRequest(f"the body must be application/x-www-form-urlencoded, not {shown}")
-    length = request.environ.get("CONTENT_LENGTH", "").strip()
-    if length and not (length.isascii() and length.isdigit()):
-        # werkzeug reads a negative or non-numeric Content-Length as 0 (RFC 9112 §6.3: 400).
-        raise InvalidRequest("Content-Length must be a non-negative integer")
     try:
-        # A chunked body is cut at MAX_BODY without an error by werkzeug: refuse it instead.
-        if request.content_length is None and len(request.get_data()) >= MAX_BODY:
-            raise RequestEntityTooLarge()
         return Params(request.form)
-    except HTTPException as exc:
-        raise _from_http(exc) from None
-
-
-def _from_http(exc: HTTPException) -> OAuthError:
-    code = exc.code or 400
-    return InvalidRequest(exc.description or exc.name, status_code=code)
+    except BodyError as exc:
+        raise InvalidRequest(exc.message, status_code=exc.status) from None
 
 
 def json_response(

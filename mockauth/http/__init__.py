@@ -1,0 +1,35 @@
+"""HTTP at the core: sans-I/O messages, parameters, and the WSGI edge.
+
+:mod:`.message` holds the transport-free :class:`Request` and
+:class:`Response`; :mod:`.params` the parameter rules of RFC 6749 §3.1/§3.2
+and the response builders; :mod:`.router` the one router; :mod:`.wsgi` the
+only WSGI code.
+"""
+
+from __future__ import annotations
+
+from .message import MAX_BODY, BodyError, Request, Response, read_body
+from .params import (
+    Params,
+    error_response,
+    form_params,
+    html_page,
+    is_form,
+    json_response,
+    query_params,
+)
+
+__all__ = [
+    "MAX_BODY",
+    "BodyError",
+    "Params",
+    "Request",
+    "Response",
+    "error_response",
+    "form_params",
+    "html_page",
+    "is_form",
+    "json_response",
+    "query_params",
+    "read_body",
+]

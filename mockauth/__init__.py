@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from . import admin as _admin  # noqa: F401 - registers the admin API with the server
+from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
 from .clients import Client as Client
 from .clock import Clock as Clock
 from .config import ClientConfig as ClientConfig
@@ -26,11 +28,11 @@ from .journal import Calls as Calls
 from .journal import JournalAssertionError as JournalAssertionError
 from .keys import SigningKey as SigningKey
 from .provider import Provider as Provider
-from .scenario_files import Scenario as Scenario
-from .scenario_files import load_scenario as load_scenario
-from .scenarios import Match as Match
-from .scenarios import Rule as Rule
-from .scenarios import UnusedRuleError as UnusedRuleError
+from .scenarios.files import Scenario as Scenario
+from .scenarios.files import load_scenario as load_scenario
+from .scenarios.match import Match as Match
+from .scenarios.rules import Rule as Rule
+from .scenarios.rules import UnusedRuleError as UnusedRuleError
 from .server import LiveServer as LiveServer
 from .users import User as User
 

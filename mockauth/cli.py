@@ -17,7 +17,7 @@ from .errors import ConfigError, MockauthError
 
 if TYPE_CHECKING:
     from .provider import Provider
-    from .scenario_files import Scenario
+    from .scenarios.files import Scenario
 
 __all__ = ["build_parser", "main"]
 
@@ -144,7 +144,7 @@ def _banner(
 def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from .admin import new_token
     from .provider import Provider
-    from .scenario_files import load_scenario
+    from .scenarios.files import load_scenario
     from .server import LiveServer
 
     try:

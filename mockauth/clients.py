@@ -1,26 +1,29 @@
-"""Registered clients and the checks that depend on their registration."""
+"""Registered clients, the checks that depend on their registration, and the
+registry that holds them.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping
+import dataclasses
+import random
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Client"]
+from ._check import is_loopback
+from .config import ClientConfig, parse
+from .errors import MockauthError, UnknownClientError
+from .keys import b64url
+from .registry import default_grant_types
 
-ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password")
-PUBLIC_GRANTS = ("authorization_code", "refresh_token", "password")
+__all__ = ["Client", "ClientRegistry"]
 
 
 def _is_loopback_ip(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    # RFC 8252 §7.3 names IP literals only: "localhost" is not one.
+    return host != "localhost" and is_loopback(host)
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,15 +39,68 @@ class Client:
     public: bool = False
     redirect_uris: tuple[str, ...] = ()
     post_logout_redirect_uris: tuple[str, ...] = ()
-    grant_types: tuple[str, ...] = ALL_GRANTS
+    grant_types: tuple[str, ...] = field(default_factory=lambda: default_grant_types(False))
     allowed_scopes: frozenset[str] | None = None
     default_scope: str = ""
     audience: tuple[str, ...] = ()
     token_endpoint_auth_method: str | None = None
     id_token_signed_response_alg: str | None = None
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
-    name: str | None = None
+    client_name: str | None = None
     lenient: bool = False
+    response_types: tuple[str, ...] | None = None
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    tos_uri: str | None = None
+    policy_uri: str | None = None
+    contacts: tuple[str, ...] = ()
+    software_id: str | None = None
+    software_version: str | None = None
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """``client_name`` (RFC 7591 §2) by its older name."""
+        return self.client_name
+
+    @property
+    def scope(self) -> str | None:
+        """The registered ``scope`` (RFC 7591 §2): what the client may ask for."""
+        return " ".join(sorted(self.allowed_scopes)) if self.allowed_scopes is not None else None
+
+    def allows_response_type(self, response_type: str) -> bool:
+        """Whether the registration's ``response_types`` (if any) include this one."""
+        if self.response_types is None:
+            return True
+        wanted = sorted(response_type.split(" "))
+        return any(sorted(r.split(" ")) == wanted for r in self.response_types)
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The client's metadata by RFC 7591 §2 names (absent values left out)."""
+        method = "none" if self.public else self.token_endpoint_auth_method
+        data: dict[str, Any] = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "redirect_uris": list(self.redirect_uris),
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "grant_types": list(self.grant_types),
+            "response_types": list(self.response_types) if self.response_types else None,
+            "token_endpoint_auth_method": method or "client_secret_basic",
+            "scope": self.scope,
+            "client_name": self.client_name,
+            "client_uri": self.client_uri,
+            "logo_uri": self.logo_uri,
+            "tos_uri": self.tos_uri,
+            "policy_uri": self.policy_uri,
+            "contacts": list(self.contacts) or None,
+            "software_id": self.software_id,
+            "software_version": self.software_version,
+            "jwks": dict(self.jwks) if self.jwks is not None else None,
+            "jwks_uri": self.jwks_uri,
+            "id_token_signed_response_alg": self.id_token_signed_response_alg,
+        }
+        return {k: v for k, v in data.items() if v is not None}
 
     def allows_grant(self, grant_type: str) -> bool:
         """Whether this client may use ``grant_type`` at the token endpoint."""
@@ -119,3 +175,128 @@ def _without_port(netloc: str) -> str:
         return netloc
     host, sep, port = netloc.rpartition(":")
     return host if sep and port.isdigit() else netloc
+
+
+#: Older field names and their RFC 7591 §2 names, both ways.
+_ALIASES = {"name": "client_name", "client_name": "name", "allowed_scopes": "scope",
+            "scope": "allowed_scopes"}  # fmt: skip
+
+
+def _plausible_id(client_id: str) -> bool:
+    return 0 < len(client_id) <= 200 and client_id.isprintable()
+
+
+class ClientRegistry:
+    """The clients of one provider. ``lenient`` registers any plausible unknown
+    client id on first use, accepting any secret and redirect URI.
+    """
+
+    def __init__(self, rng: Callable[[], random.Random], *, lenient: bool = False) -> None:
+        self._rng = rng
+        self.lenient = lenient
+        self._lock = threading.RLock()
+        self._clients: dict[str, Client] = {}
+
+    def add(self, config: ClientConfig | None = None, /, **fields: Any) -> Client:
+        """Register a client; ``client_id`` / ``client_secret`` are generated if left out."""
+        base = _fields(config) if config is not None else {}
+        for given in fields:  # a name given now replaces both it and its alias
+            base.pop(_ALIASES.get(given, given), None)
+        cfg = parse(ClientConfig, {**base, **fields})
+        with self._lock:
+            rng = self._rng()
+            client_id = cfg.client_id or f"client-{rng.getrandbits(48):012x}"
+            if client_id in self._clients:
+                raise MockauthError(f"client {client_id!r} is already registered")
+            secret = None if cfg.public else (cfg.client_secret or b64url(rng.randbytes(32)))
+            grants = cfg.grant_types or default_grant_types(cfg.public)
+            client = Client(
+                client_id=client_id,
+                client_secret=secret,
+                public=cfg.public,
+                redirect_uris=cfg.redirect_uris,
+                post_logout_redirect_uris=cfg.post_logout_redirect_uris,
+                grant_types=tuple(grants),
+                allowed_scopes=frozenset(cfg.allowed_scopes)
+                if cfg.allowed_scopes is not None
+                else None,
+                default_scope=cfg.default_scope,
+                audience=cfg.audience,
+                token_endpoint_auth_method=None if cfg.public else cfg.token_endpoint_auth_method,
+                id_token_signed_response_alg=cfg.id_token_signed_response_alg,
+                extra_claims=dict(cfg.extra_claims),
+                client_name=cfg.client_name,
+                response_types=cfg.response_types,
+                client_uri=cfg.client_uri,
+                logo_uri=cfg.logo_uri,
+                tos_uri=cfg.tos_uri,
+                policy_uri=cfg.policy_uri,
+                contacts=cfg.contacts,
+                software_id=cfg.software_id,
+                software_version=cfg.software_version,
+                jwks=dict(cfg.jwks) if cfg.jwks is not None else None,
+                jwks_uri=cfg.jwks_uri,
+            )
+            self._clients[client_id] = client
+        return client
+
+    def get(self, client_id: str) -> Client | None:
+        """The client registered as ``client_id``, or ``None`` (lenient: a new one)."""
+        found = self._clients.get(client_id)
+        if found is None and self.lenient and _plausible_id(client_id):
+            with self._lock:
+                found = self._clients.setdefault(
+                    client_id, Client(client_id=client_id, client_secret=None, lenient=True)
+                )
+        return found
+
+    def registered(self, client_id: str) -> Client | None:
+        """The client registered as ``client_id`` (never a new lenient one)."""
+        return self._clients.get(client_id)
+
+    def client(self, client_id: str) -> Client:
+        """The client registered as ``client_id``; :class:`UnknownClientError` otherwise."""
+        found = self._clients.get(client_id)
+        if found is None:
+            raise UnknownClientError(f"no client {client_id!r}; registered: {list(self._clients)}")
+        return found
+
+    def secret(self, client_id: str) -> str | None:
+        """The secret of a registered client (``None`` for public or unknown clients)."""
+        client = self.registered(client_id)
+        return client.client_secret if client is not None else None
+
+    def rotate_secret(self, client_id: str, new_secret: str | None = None) -> Client:
+        """Give a client a new secret; the old one fails from now on."""
+        with self._lock:
+            client = self.client(client_id)
+            if client.public:
+                raise MockauthError(f"client {client_id!r} is public and has no secret")
+            secret = new_secret or b64url(self._rng().randbytes(32))
+            updated = dataclasses.replace(client, client_secret=secret)
+            self._clients[client_id] = updated
+        return updated
+
+    def remove(self, client_id: str) -> None:
+        with self._lock:
+            if self._clients.pop(client_id, None) is None:
+                raise UnknownClientError(f"no client {client_id!r}")
+
+    def all(self) -> list[Client]:
+        return list(self._clients.values())
+
+    def snapshot(self) -> dict[str, Client]:
+        """The clients as they are now (clients are frozen: a shallow copy keeps them)."""
+        with self._lock:
+            return dict(self._clients)
+
+    def restore(self, snapshot: Mapping[str, Client]) -> None:
+        with self._lock:
+            self._clients = dict(snapshot)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from ._check import did_you_mean
 from .errors import ConfigError
+from .registry import AUTH_METHODS, GRANTS
 
 __all__ = [
+    "SCOPE_CLAIMS",
     "SIGNING_ALGS",
     "STANDARD_CLAIMS",
     "ClientConfig",
@@ -37,33 +40,21 @@ __all__ = [
 
 SigningAlg = Literal["RS256", "PS256", "ES256", "EdDSA", "HS256"]
 SIGNING_ALGS: tuple[str, ...] = get_args(SigningAlg)
-GrantType = Literal["authorization_code", "client_credentials", "refresh_token", "password"]
-AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+
+#: OIDC Core §5.4: the claims each standard scope requests.
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": (
+        "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+        "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+        "updated_at",
+    ),
+    "email": ("email", "email_verified"),
+    "address": ("address",),
+    "phone": ("phone_number", "phone_number_verified"),
+}  # fmt: skip
 
 #: OIDC Core §5.1 claims a user may carry at the top level of its config.
-STANDARD_CLAIMS = frozenset(
-    [
-        "name",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "nickname",
-        "preferred_username",
-        "profile",
-        "picture",
-        "website",
-        "email",
-        "email_verified",
-        "gender",
-        "birthdate",
-        "zoneinfo",
-        "locale",
-        "phone_number",
-        "phone_number_verified",
-        "address",
-        "updated_at",
-    ]
-)
+STANDARD_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
 
 _ISSUER_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
@@ -106,12 +97,16 @@ def _first_duplicate(values: list[str]) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class ClientConfig:
-    """A client registration (RFC 7591 §2 names where they exist).
+    """A client registration, by the client metadata names of RFC 7591 §2.
 
     ``client_id`` and ``client_secret`` are generated from the provider's seed
-    when left out; a ``public`` client has no secret and must use PKCE.
-    ``grant_types`` and ``allowed_scopes`` of ``None`` mean "anything the
-    client type may use".
+    when left out. ``token_endpoint_auth_method = "none"`` (or ``public``)
+    makes a public client: it has no secret and must use PKCE.
+    ``grant_types`` of ``None`` means "every grant the client type may use";
+    ``scope`` (a space-separated string) bounds the scopes the client may ask
+    for, ``None`` meaning any. ``name`` and ``allowed_scopes`` are older
+    aliases of ``client_name`` and ``scope``. ``jwks`` / ``jwks_uri`` hold the
+    client's public keys (client assertions, JWT bearer grants).
     """
 
     client_id: str | None = None
@@ -119,33 +114,94 @@ class ClientConfig:
     public: bool = False
     redirect_uris: tuple[str, ...] = ()
     post_logout_redirect_uris: tuple[str, ...] = ()
-    grant_types: tuple[GrantType, ...] | None = None
-    allowed_scopes: tuple[str, ...] | None = None
+    grant_types: tuple[str, ...] | None = None
+    response_types: tuple[str, ...] | None = None
+    scope: str | None = None
     default_scope: str = ""
     audience: tuple[str, ...] = ()
-    token_endpoint_auth_method: AuthMethod | None = None
+    token_endpoint_auth_method: str | None = None
     id_token_signed_response_alg: SigningAlg | None = None
     extra_claims: Mapping[str, Any] = field(default_factory=dict)
+    client_name: str | None = None
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    tos_uri: str | None = None
+    policy_uri: str | None = None
+    contacts: tuple[str, ...] = ()
+    software_id: str | None = None
+    software_version: str | None = None
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
     name: str | None = None
+    allowed_scopes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.client_id == "":
             raise ConfigError("client_id", "must not be empty")
+        self._aliases()
+        method = self.token_endpoint_auth_method
+        if method is not None:
+            AUTH_METHODS.check(method, "token_endpoint_auth_method")
+            info = AUTH_METHODS.get(method)
+            if info is not None and info.public:  # RFC 7591 §2: "none" is a public client
+                object.__setattr__(self, "public", True)
+            elif self.public:
+                raise ConfigError("token_endpoint_auth_method", "a public client uses 'none'")
         if self.public and self.client_secret:
             raise ConfigError("client_secret", "a public client has no secret")
-        if self.public and self.token_endpoint_auth_method not in (None, "none"):
-            raise ConfigError("token_endpoint_auth_method", "a public client uses 'none'")
-        if not self.public and self.token_endpoint_auth_method == "none":
-            raise ConfigError("token_endpoint_auth_method", "'none' needs public = true")
-        if self.public and self.grant_types and "client_credentials" in self.grant_types:
-            raise ConfigError("grant_types", "client_credentials needs a confidential client")
+        for i, grant in enumerate(self.grant_types or ()):
+            GRANTS.check(grant, f"grant_types[{i}]")
+            grant_info = GRANTS.get(grant)
+            if self.public and grant_info is not None and not grant_info.public_clients:
+                raise ConfigError("grant_types", f"{grant} needs a confidential client")
         for i, uri in enumerate(self.redirect_uris):
             _check_uri(f"redirect_uris[{i}]", uri)
         for i, uri in enumerate(self.post_logout_redirect_uris):
             _check_uri(f"post_logout_redirect_uris[{i}]", uri)
-        for i, scope in enumerate(self.allowed_scopes or ()):
-            if not _SCOPE_TOKEN.match(scope):
-                raise ConfigError(f"allowed_scopes[{i}]", f"{scope!r} is not a scope token")
+        for i, value in enumerate(self.response_types or ()):
+            if not value or not all(_SCOPE_TOKEN.match(part) for part in value.split(" ")):
+                raise ConfigError(f"response_types[{i}]", f"{value!r} is not a response type")
+        for name in ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri"):
+            uri = getattr(self, name)
+            if uri is not None:
+                _check_uri(name, uri)
+                if urlsplit(uri).scheme not in ("http", "https"):
+                    raise ConfigError(name, "must be an http or https URL")
+        if self.jwks is not None:
+            _check_jwks(self.jwks)
+            if self.jwks_uri is not None:
+                raise ConfigError("jwks_uri", "give jwks or jwks_uri, not both (RFC 7591 §2)")
+
+    def _aliases(self) -> None:
+        """``name`` / ``client_name`` and ``allowed_scopes`` / ``scope`` name one thing each."""
+        if self.name is not None and self.client_name not in (None, self.name):
+            raise ConfigError("name", "is the old name of client_name: give one of them")
+        label = self.client_name if self.client_name is not None else self.name
+        object.__setattr__(self, "client_name", label)
+        object.__setattr__(self, "name", label)
+        if self.allowed_scopes is not None:
+            joined = " ".join(self.allowed_scopes)
+            if self.scope is not None and self.scope.split() != list(self.allowed_scopes):
+                raise ConfigError("allowed_scopes", "is the old name of scope: give one of them")
+            object.__setattr__(self, "scope", joined)
+        if self.scope is not None:
+            tokens = tuple(self.scope.split())
+            for i, scope in enumerate(tokens):
+                if not _SCOPE_TOKEN.match(scope):
+                    key = f"allowed_scopes[{i}]" if self.allowed_scopes is not None else "scope"
+                    raise ConfigError(key, f"{scope!r} is not a scope token")
+            object.__setattr__(self, "allowed_scopes", tokens)
+
+
+def _check_jwks(jwks: Mapping[str, Any]) -> None:
+    keys = jwks.get("keys")
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError("jwks.keys", "a JWK Set needs a non-empty list of keys (RFC 7517 §5)")
+    for i, key in enumerate(keys):
+        if not isinstance(key, Mapping) or not isinstance(key.get("kty"), str):
+            raise ConfigError(f"jwks.keys[{i}]", "a JWK needs kty (RFC 7517 §4.1)")
+        if any(member in key for member in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise ConfigError(f"jwks.keys[{i}]", "holds private key material: publish public keys")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -421,15 +477,23 @@ def _build(cls: type[T], data: Any, prefix: str) -> T:
     values: dict[str, Any] = {}
     for name, value in data.items():
         if not isinstance(name, str) or name not in names:
-            known = [*names, *sorted(STANDARD_CLAIMS)] if cls is UserConfig else names
-            close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(_join(prefix, str(name)), f"unknown key{hint}")
+            raise ConfigError(_join(prefix, str(name)), f"unknown key{_key_hint(cls, name, names)}")
         values[name] = _convert(hints[name], value, _join(prefix, name))
     try:
         return cls(**values)
     except ConfigError as exc:
         raise ConfigError(_join(prefix, exc.key), exc.message) from None
+
+
+def _key_hint(cls: type, name: object, names: list[str]) -> str:
+    if cls is not UserConfig:
+        return did_you_mean(str(name), names)
+    # A user key that is no field and no standard claim is most likely a custom
+    # claim (roles, groups): say where those go rather than guess a far match.
+    close = difflib.get_close_matches(str(name), [*names, *sorted(STANDARD_CLAIMS)], 1, 0.75)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; custom claims go in claims (claims = {{ {name} = ... }})"
 
 
 def parse(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) -> T:

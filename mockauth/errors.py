@@ -8,13 +8,18 @@ of the library itself (a bad config key, an unknown client id ...).
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from .http.message import Response
 
 __all__ = [
     "AccessDenied",
     "ConfigError",
+    "ErrorStyle",
     "InsufficientScope",
     "InteractionRequired",
     "InvalidClient",
@@ -25,6 +30,7 @@ __all__ = [
     "InvalidToken",
     "LoginRequired",
     "MockauthError",
+    "NotFound",
     "OAuthError",
     "RequestNotSupported",
     "RequestUriNotSupported",
@@ -38,6 +44,8 @@ __all__ = [
     "UnsupportedResponseType",
     "UnsupportedTokenType",
     "error_class",
+    "render",
+    "scripted_status",
 ]
 
 # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -61,12 +69,19 @@ class OAuthError(Exception):
         *,
         status_code: int | None = None,
         headers: Mapping[str, str] | None = None,
+        redirect: bool = True,
+        challenge: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(description or self.error)
         self.description = clean_description(description) if description else None
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
         self.headers: dict[str, str] = dict(headers or {})
+        #: False for errors that must never go back to the redirect URI: a bad
+        #: client or redirect URI (RFC 6749 §4.1.2.1) is shown as a page.
+        self.redirect = redirect
+        #: Extra auth-params of a ``WWW-Authenticate`` challenge (``scope``, RFC 6750 §3).
+        self.challenge: dict[str, str] = dict(challenge or {})
 
     def to_dict(self) -> dict[str, str]:
         """The JSON body of RFC 6749 §5.2."""
@@ -190,6 +205,13 @@ class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
 
 
+class NotFound(OAuthError):
+    """No endpoint at this path (mockauth's own code: no RFC defines one)."""
+
+    error = "not_found"
+    status_code = 404
+
+
 _BY_CODE: dict[str, type[OAuthError]] = {}
 
 
@@ -211,6 +233,88 @@ def error_class(code: str) -> type[OAuthError]:
         found = type(f"OAuthError_{code}", (OAuthError,), {"error": code})
         _BY_CODE[code] = found
     return found
+
+
+class ErrorStyle(enum.Enum):
+    """How an endpoint shows its errors; :func:`render` turns an error into a response."""
+
+    #: RFC 6749 §5.2: a JSON body, ``Cache-Control: no-store``.
+    JSON = "json"
+    #: JSON, and every 401 challenges for ``Basic`` client credentials (RFC 6749
+    #: §5.2, RFC 9110 §15.5.2): the endpoints that authenticate clients.
+    BASIC = "basic"
+    #: RFC 6750 §3: a ``WWW-Authenticate: Bearer`` challenge with the error code.
+    BEARER = "bearer"
+    #: Back to the client's redirect URI with ``state`` and ``iss`` (RFC 6749
+    #: §4.1.2.1, RFC 9207); a page when the client or redirect URI is not valid.
+    REDIRECT = "redirect"
+    #: An HTML page (a browser is on the other end).
+    PAGE = "page"
+
+
+# RFC 6749 §5.2: 400 unless specified otherwise; RFC 6750 §3.1 for bearer resources.
+_JSON_STATUS = {"invalid_client": 401, "server_error": 500, "temporarily_unavailable": 503}
+_BEARER_STATUS = {
+    **_JSON_STATUS, "invalid_client": 400, "invalid_token": 401, "insufficient_scope": 403,
+}  # fmt: skip
+
+REALM = "mockauth"
+
+
+def scripted_status(code: str, style: ErrorStyle) -> int:
+    """The status a scripted ``error=code`` gets at an endpoint of ``style``:
+    what that endpoint itself would answer with the code.
+    """
+    table = _BEARER_STATUS if style is ErrorStyle.BEARER else _JSON_STATUS
+    return table.get(code, 400)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def challenge(scheme: str, error: OAuthError | None = None) -> str:
+    """A ``WWW-Authenticate`` value (RFC 9110 §11.6.1) for ``scheme``, with the
+    error code, description and extra auth-params of ``error`` (RFC 6750 §3).
+    """
+    params = [f'realm="{REALM}"']
+    if error is not None:
+        params.append(f'error="{error.error}"')
+        if error.description:
+            params.append(f'error_description="{_quoted(error.description)}"')
+        params += [f'{k}="{_quoted(v)}"' for k, v in error.challenge.items()]
+    return f"{scheme} " + ", ".join(params)
+
+
+def render(
+    error: OAuthError,
+    style: ErrorStyle,
+    *,
+    redirect: Callable[[OAuthError], Response] | None = None,
+    title: str = "Request failed",
+) -> Response:
+    """The one place an :class:`OAuthError` becomes a response, in ``style``.
+
+    ``redirect`` sends an error back to the client (the authorization
+    endpoint's); without it, or for an error that must not be redirected,
+    :attr:`ErrorStyle.REDIRECT` shows a page. Every 401 carries
+    ``WWW-Authenticate`` (RFC 9110 §15.5.2).
+    """
+    from .http.message import html_page, json_response
+
+    if style is ErrorStyle.REDIRECT:
+        if redirect is not None and error.redirect:
+            return redirect(error)
+        style = ErrorStyle.PAGE
+    if style is ErrorStyle.PAGE:
+        return html_page(title, error.description or error.error, error.status_code)
+    headers = dict(error.headers)
+    if "WWW-Authenticate" not in headers:
+        if style is ErrorStyle.BEARER:
+            headers["WWW-Authenticate"] = challenge("Bearer", error)
+        elif error.status_code == 401:
+            headers["WWW-Authenticate"] = challenge("Basic")
+    return json_response(error.to_dict(), error.status_code, headers.items())
 
 
 class MockauthError(Exception):

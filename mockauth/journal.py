@@ -7,35 +7,35 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlsplit
 
-from .errors import MockauthError
+from .errors import MockauthError, OAuthError
+from .http import form_params, is_form
+from .registry import secret_params
+from .scenarios.match import Match
 
 if TYPE_CHECKING:
     from .http import Request
-    from .scenarios import Match, Rule
+    from .scenarios.rules import Rule
 
 __all__ = ["REDACTED", "Call", "Calls", "Journal"]
 
 REDACTED = "[redacted]"
-#: Parameters whose values never reach the journal.
-SECRET_PARAMS = frozenset(
-    {
-        "client_secret", "password", "code", "code_verifier", "refresh_token", "access_token",
-        "token", "id_token_hint", "assertion", "client_assertion", "subject_token",
-        "actor_token", "device_code",
-    }
-)  # fmt: skip
 #: The most calls a journal keeps; older ones are dropped first.
 MAX_CALLS = 10_000
 
 
 def redact(params: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k in SECRET_PARAMS else v) for k, v in params.items()}
+    """``params`` with the value of every secret parameter (those the registered
+    grants, auth methods and endpoints name) replaced by :data:`REDACTED`.
+    """
+    secret = secret_params()
+    return {k: (REDACTED if k in secret else v) for k, v in params.items()}
 
 
 def basic_client_id(header: str | None) -> str | None:
@@ -65,7 +65,7 @@ class Call:
 
     def __init__(
         self,
-        endpoint: str,
+        endpoint: str | None,
         method: str,
         path: str,
         time: float,
@@ -74,6 +74,7 @@ class Call:
         authorization: str | None = None,
         source: tuple[bytes, Any, str | None] | None = None,
     ) -> None:
+        #: The endpoint's name; ``None`` for a path no endpoint serves (a 404).
         self.endpoint = endpoint
         self.method = method
         self.path = path
@@ -126,7 +127,7 @@ class Call:
         )
 
     def __str__(self) -> str:
-        bits = [f"{self.method} {self.endpoint}"]
+        bits = [f"{self.method} {self.endpoint or self.path}"]
         if self.grant_type:
             bits.append(f"grant_type={self.grant_type}")
         if self.client_id:
@@ -243,8 +244,6 @@ class CallMatch:
 
 
 def _match(endpoint: str | None, criteria: Mapping[str, Any]) -> CallMatch:
-    from .scenarios import Match
-
     rest = dict(criteria)
     status, error = rest.pop("status", None), rest.pop("error", None)
     return CallMatch(Match(endpoint=endpoint, **rest), status, error)
@@ -287,9 +286,6 @@ def _single(multi: Any) -> dict[str, str]:
 
 def request_params(request: Request) -> dict[str, str]:
     """Query and form parameters (raw), parsing the form the way endpoints do."""
-    from .errors import OAuthError
-    from .http import form_params, is_form
-
     params = _single(request.args)
     if request.method == "POST" and is_form(request):
         try:
@@ -300,7 +296,9 @@ def request_params(request: Request) -> dict[str, str]:
     return params
 
 
-def new_call(endpoint: str, request: Request, params: Mapping[str, str] | None, now: float) -> Call:
+def new_call(
+    endpoint: str | None, request: Request, params: Mapping[str, str] | None, now: float
+) -> Call:
     """A journal entry for a request. Without ``params`` (the plain path) it keeps
     only references and works out parameters when someone reads them.
     """
@@ -316,10 +314,9 @@ def new_call(endpoint: str, request: Request, params: Mapping[str, str] | None, 
 
 
 def error_of(response: Any) -> str | None:
-    """The OAuth error code a response carries, if any (JSON body or redirect)."""
-    import json
-    from urllib.parse import parse_qs, urlsplit
-
+    """The OAuth error code a scripted response carries, if any (JSON body or
+    redirect). Errors the provider raised are recorded as raised, not parsed back.
+    """
     status = response.status_code
     if status in (302, 303):
         location = urlsplit(response.headers.get("Location", ""))

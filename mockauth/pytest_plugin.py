@@ -18,7 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from .config import ProviderConfig
     from .provider import Provider
-    from .scenario_files import Scenario
+    from .scenarios.files import Scenario
     from .server import LiveServer
 
 __all__ = ["mockauth", "mockauth_config", "mockauth_scenarios", "mockauth_server"]
@@ -124,7 +124,7 @@ _file_scenarios: dict[Path, Scenario] = {}
 
 
 def _scenarios(given: Any, base: Path, where: str) -> list[Scenario]:
-    from .scenario_files import Scenario, load_scenario
+    from .scenarios.files import Scenario, load_scenario
 
     items = [given] if isinstance(given, str | Path | Scenario) else given
     if not isinstance(items, list | tuple):

@@ -7,19 +7,21 @@ wake-up socket together, so stopping is immediate.
 
 from __future__ import annotations
 
+import difflib
 import io
 import selectors
 import socket
 import threading
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote
 
 from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 
-from .admin import ADMIN_PREFIX, Admin, is_loopback
+from ._check import is_loopback
+from .endpoints import endpoints
 from .errors import MockauthError, ServerThreadError
-from .faults import ConnectionDropped
+from .faults.base import ConnectionDropped
 from .http import Request, Response, json_response, read_body
 from .http.wsgi import wsgi_app
 
@@ -27,67 +29,129 @@ if TYPE_CHECKING:
     from types import TracebackType
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-    from .provider import Provider
 
-__all__ = ["Dispatcher", "LiveServer"]
+__all__ = ["ROOT_APPS", "Dispatcher", "LiveServer", "Mountable", "RootApp"]
 
-_RFC8414_PREFIX = "/.well-known/oauth-authorization-server/"
+
+class Mountable(Protocol):
+    """What the dispatcher serves: a provider (typed here so the server needs none)."""
+
+    @property
+    def issuer_id(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @base_url.setter
+    def base_url(self, url: str) -> None: ...
+    def handle(self, request: Request) -> Response: ...
+    def not_found(self, request: Request) -> Response: ...
+    def raise_errors(self) -> None: ...
+
+
+class RootApp(Protocol):
+    """An application mounted at a prefix of the server root (the admin API)."""
+
+    prefix: str
+
+    def handle(self, request: Request, dispatcher: Dispatcher) -> Response: ...
+    def remember(self, provider: Any) -> None: ...
+
+
+#: Root applications by name, registered by the packages that provide them
+#: (:mod:`mockauth.admin` registers ``"admin"``): the server imports none of them.
+ROOT_APPS: dict[str, Callable[[str], RootApp]] = {}
 
 
 class Dispatcher:
-    """Routes requests to providers by issuer id: ``/<issuer_id>/...``.
+    """Routes requests to providers by issuer path, longest prefix first:
+    ``/realms/test/token`` goes to the issuer ``realms/test`` even beside ``realms``.
 
-    RFC 8414 §3 metadata at ``/.well-known/oauth-authorization-server/<issuer_id>``
-    is routed by its last segment; ``/`` lists the issuers. With an ``admin``,
-    ``/_mockauth/...`` is the admin API (:mod:`mockauth.admin`).
+    Root-level well-known documents (RFC 8414 §3.1:
+    ``/.well-known/oauth-authorization-server/<issuer path>``) go to the issuer
+    they name; ``/`` lists the issuers; a root app (``admin``) answers under its
+    prefix. A path no issuer serves is a 404, journaled by the nearest issuer.
     """
 
-    admin: Admin | None = None
+    admin: RootApp | None = None
 
-    def __init__(self, providers: Iterable[Provider] = ()) -> None:
-        self._providers: dict[str, Provider] = {}
+    def __init__(self, providers: Iterable[Mountable] = ()) -> None:
+        self._providers: dict[str, Mountable] = {}
         self._lock = threading.Lock()
         for provider in providers:
             self.mount(provider)
 
     @property
-    def providers(self) -> list[Provider]:
+    def providers(self) -> list[Any]:
         return list(self._providers.values())
 
-    def mount(self, provider: Provider) -> None:
+    def mount(self, provider: Mountable) -> None:
         """Serve ``provider`` under ``/<issuer_id>``, replacing one with the same id."""
         with self._lock:
             self._providers = {**self._providers, provider.issuer_id: provider}
 
-    def unmount(self, provider: Provider) -> None:
+    def unmount(self, provider: Mountable) -> None:
         with self._lock:
             if self._providers.get(provider.issuer_id) is provider:
                 self._providers = {
                     k: v for k, v in self._providers.items() if k != provider.issuer_id
                 }
 
-    def route(self, path: str) -> Provider | None:
-        if path.startswith(_RFC8414_PREFIX):
-            return self._providers.get(path[len(_RFC8414_PREFIX) :])
-        segment = path[1:].partition("/")[0]
-        return self._providers.get(segment)
+    def route(self, path: str) -> Mountable | None:
+        """The provider serving ``path``: by the issuer a root well-known names,
+        else by the longest issuer path ``path`` starts with.
+        """
+        providers = self._providers
+        if path.startswith("/.well-known/"):
+            name, _, rest = path[len("/.well-known/") :].partition("/")
+            if rest and name in root_well_knowns():
+                found = providers.get(rest)
+                if found is not None:
+                    return found
+        segments = path[1:].split("/")
+        for n in range(len(segments), 0, -1):
+            found = providers.get("/".join(segments[:n]))
+            if found is not None:
+                return found
+        return None
 
     def handle(self, request: Request) -> Response:
-        """Answer one request with the provider it is for."""
+        """Answer one request with the provider (or root app) it is for."""
         admin = self.admin
-        if admin is not None and request.path.split("/", 2)[1] == ADMIN_PREFIX[1:]:
+        path = request.path
+        if admin is not None and (path == admin.prefix or path.startswith(admin.prefix + "/")):
             return admin.handle(request, self)
-        provider = self.route(request.path)
+        provider = self.route(path)
         if provider is not None:
             return provider.handle(request)
-        if request.path == "/" and request.method in ("GET", "HEAD"):
+        if path == "/" and request.method in ("GET", "HEAD"):
             return json_response({"issuers": [p.issuer for p in self._providers.values()]})
+        nearest = self._nearest(path)
+        if nearest is not None:
+            return nearest.not_found(request)
         return json_response(
             {"error": "not_found", "error_description": "no issuer at this path"}, 404
         )
 
+    def _nearest(self, path: str) -> Mountable | None:
+        """The provider whose issuer path looks most like ``path`` (it journals the 404)."""
+        providers = self._providers
+        if not providers:
+            return None
+        first = path[1:].split("/")[0]
+        close = difflib.get_close_matches(first, [k.split("/")[0] for k in providers], n=1)
+        for issuer_id, provider in providers.items():
+            if close and issuer_id.split("/")[0] == close[0]:
+                return provider
+        return next(iter(providers.values()))
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return wsgi_app(self.handle)(environ, start_response)
+
+
+def root_well_knowns() -> frozenset[str]:
+    """The well-known names served at the root for an issuer (RFC 8414 §3.1)."""
+    return frozenset(ep.root_well_known for ep in endpoints() if ep.root_well_known)
 
 
 #: Unread request bytes drained to keep a connection alive; more closes it.
@@ -292,6 +356,9 @@ class _Server(ThreadedWSGIServer):
         self._wake_w.close()
 
 
+M = TypeVar("M", bound=Mountable)
+
+
 class LiveServer:
     """Providers served over HTTP on a background thread.
 
@@ -305,7 +372,7 @@ class LiveServer:
 
     def __init__(
         self,
-        providers: Iterable[Provider] = (),
+        providers: Iterable[Mountable] = (),
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -316,7 +383,7 @@ class LiveServer:
     ) -> None:
         self.dispatcher = Dispatcher(providers)
         if admin_token is not None:  # the admin API, guarded by this token
-            self.dispatcher.admin = Admin(admin_token)
+            self.dispatcher.admin = ROOT_APPS["admin"](admin_token)
             for provider in self.dispatcher.providers:
                 self.dispatcher.admin.remember(provider)  # what reset goes back to
         self.host = host
@@ -362,17 +429,17 @@ class LiveServer:
             self._thread.join(timeout=5)
         server.server_close()
 
-    def mount(self, provider: Provider) -> Provider:
+    def mount(self, provider: M) -> M:
         """Serve another provider here (it gets this server's URL)."""
         provider.base_url = self.url
         self.dispatcher.mount(provider)
         return provider
 
-    def unmount(self, provider: Provider) -> None:
+    def unmount(self, provider: Mountable) -> None:
         self.dispatcher.unmount(provider)
 
     @property
-    def providers(self) -> list[Provider]:
+    def providers(self) -> list[Any]:
         return self.dispatcher.providers
 
     @property
@@ -382,7 +449,7 @@ class LiveServer:
             return None
         host = self.host if is_loopback(self.host) else ("::1" if ":" in self.host else "127.0.0.1")
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}{ADMIN_PREFIX}"
+        return f"http://{host}:{self.port}{self.dispatcher.admin.prefix}"
 
     @property
     def running(self) -> bool:

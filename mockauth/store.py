@@ -35,6 +35,9 @@ class AuthorizationCode:
     code_challenge_method: str | None = None
     audience: tuple[str, ...] = ()
     sid: str | None = None
+    #: Whether the authorization request named the redirect URI (else it was the
+    #: client's only one): the token request must then repeat it (RFC 6749 §4.1.3).
+    redirect_uri_sent: bool = True
 
 
 @dataclass
@@ -69,6 +72,8 @@ class AccessRecord:
     opaque: str | None = None
     revoked: bool = False
     claims: dict[str, object] = field(default_factory=dict)
+    #: How the token is presented (RFC 6750 ``Bearer``; ``DPoP`` for bound tokens).
+    token_type: str = "Bearer"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,15 @@ class Store:
         self.opaque: _Table[AccessRecord] = _Table(lambda a: a.expires_at)
         self.sessions: _Table[Session] = _Table(lambda s: s.expires_at)
         self.revoked_grants: _Table[float] = _Table(lambda t: t)
+        #: JWT ids already seen (client assertions, DPoP proofs), until they expire.
+        self.seen_jti: _Table[float] = _Table(lambda t: t)
+
+    def clear(self) -> None:
+        """Forget every code, token, session and revocation (an admin reset)."""
+        with self.lock:
+            for table in (self.codes, self.used_codes, self.refresh, self.access, self.opaque,
+                          self.sessions, self.revoked_grants, self.seen_jti):  # fmt: skip
+                table.items.clear()
 
     # codes -----------------------------------------------------------------
     def put_code(self, code: AuthorizationCode, now: float) -> None:
@@ -202,6 +216,18 @@ class Store:
 
     def access_by_opaque(self, token: str) -> AccessRecord | None:
         return self.opaque.items.get(token)
+
+    # replay ----------------------------------------------------------------
+    def first_use(self, key: str, until: float, now: float) -> bool:
+        """Whether ``key`` (a JWT id) is seen for the first time; it is then
+        remembered until ``until``. Atomic: of two concurrent uses, one wins.
+        """
+        with self.lock:
+            seen = self.seen_jti.items.get(key)
+            if seen is not None and seen > now:
+                return False
+            self.seen_jti.put(key, until, now)
+            return True
 
     # sessions --------------------------------------------------------------
     def put_session(self, session: Session, now: float) -> None:

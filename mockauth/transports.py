@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from .faults import ConnectionDropped
+from .faults.base import ConnectionDropped
 from .http import Request, Response
 
 if TYPE_CHECKING:

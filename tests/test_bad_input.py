@@ -848,8 +848,9 @@ def test_each_required_parameter_missing(
         else:
             assert response.json["error"] == error
             assert response.headers["Cache-Control"] == "no-store"
-            if status == 401 and any(k == "client_id" for k, _ in without):
-                assert "WWW-Authenticate" not in response.headers  # no Basic header was used
+            if status == 401:  # RFC 9110 §15.5.2: every 401 says how to authenticate
+                assert response.headers["WWW-Authenticate"] == 'Basic realm="mockauth"'
+
         if kind == "token_code" and param in ("redirect_uri", "code_verifier"):
             break  # the failed try burnt the code (RFC 9700 §4.8.2): checked below
     assert seeded.provider.errors == []

@@ -378,7 +378,6 @@ def test_public_client_without_a_secret_is_fine() -> None:
             {"public": True, "token_endpoint_auth_method": "client_secret_basic"},
             "token_endpoint_auth_method",
         ),
-        ({"public": False, "token_endpoint_auth_method": "none"}, "token_endpoint_auth_method"),
         ({"public": True, "grant_types": ["client_credentials"]}, "grant_types"),
         ({"client_id": ""}, "client_id"),
         ({"allowed_scopes": ["read", 'bad"scope']}, "allowed_scopes[1]"),

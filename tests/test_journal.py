@@ -47,9 +47,9 @@ def test_every_request_is_recorded_in_order(
     post_as(http, provider, "revoke", web, {"token": tokens["refresh_token"]})
     http.get(provider.endpoint("end_session"), params={"id_token_hint": tokens["id_token"]})
     http.put(provider.endpoint("token"))
-    http.get(provider.base_url + "/nowhere")  # no endpoint: nothing to record
+    http.get(provider.issuer + "/tokne")  # no endpoint: a 404, recorded
     calls = provider.calls
-    expected = [
+    expected: list[tuple[str | None, str, int]] = [
         ("discovery", "GET", 200),
         ("jwks", "GET", 200),
         ("authorize", "GET", 302),
@@ -59,10 +59,13 @@ def test_every_request_is_recorded_in_order(
         ("revoke", "POST", 200),
         ("end_session", "GET", 200),
         ("token", "PUT", 405),
+        (None, "GET", 404),
     ]
     assert [(c.endpoint, c.method, c.status) for c in calls] == expected
-    assert [c.path for c in calls] == [path_of(provider, e) for e, _, _ in expected]
+    paths = [path_of(provider, e) for e, _, _ in expected if e is not None]
+    assert [c.path for c in calls] == [*paths, "/default/tokne"]
     assert all(c.rule is None for c in calls)
+    assert (calls[-1].error, str(calls[-1])) == ("not_found", "GET /default/tokne -> 404 not_found")
 
 
 def test_query_and_form_parameters_are_recorded(
@@ -179,7 +182,7 @@ def test_status_and_error(provider: Provider, http: httpx.Client, web: Client) -
         (400, "invalid_grant"),
         (302, "unsupported_response_type"),
         (302, "invalid_request"),  # in the fragment
-        (400, None),  # an error page, not a redirect
+        (400, "invalid_request"),  # an error page, not a redirect: recorded as raised
         (401, "invalid_token"),
     ]
 

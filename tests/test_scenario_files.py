@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 import mockauth.clock
-import mockauth.faults
-import mockauth.scenario_files
+import mockauth.faults.http
+import mockauth.scenarios.files
 from mockauth import Clock, ConfigError, Provider, Scenario, load_scenario
 from mockauth.faults import Delay, HttpFault, OAuthErrorFault, Real, RotateKeys
 from mockauth.scenarios import ENDPOINT_NAMES
@@ -230,7 +230,7 @@ def test_expired_refresh_token_for_real_with_the_clock() -> None:
 
 def test_slow_jwks_delays_only_the_jwks(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(mockauth.faults, "time", SimpleNamespace(sleep=slept.append))
+    monkeypatch.setattr(mockauth.faults.http, "time", SimpleNamespace(sleep=slept.append))
     provider = new_provider()
     (rule,) = library("slow-jwks").apply(provider)
     assert isinstance(rule.fault, Delay)
@@ -1057,7 +1057,7 @@ def test_the_readme_example_file_is_valid(tmp_path: Path) -> None:
     assert example is not None
     scenario = load_scenario(write(tmp_path / "example.toml", example[1]))
     assert len(scenario.rules) == 2
-    assert scenario.clock == mockauth.scenario_files.ClockSettings(offset=300)
+    assert scenario.clock == mockauth.scenarios.files.ClockSettings(offset=300)
     provider = new_provider()
     scenario.apply(provider)
     with provider.httpx_client() as http:

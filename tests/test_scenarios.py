@@ -18,9 +18,8 @@ import pytest
 import requests
 
 from mockauth import Client, ConfigError, MockauthError, Provider
-from mockauth import faults as faults_module
 from mockauth import journal as journal_module
-from mockauth import provider as provider_module
+from mockauth import pipeline as provider_module
 from mockauth.faults import (
     Delay,
     Drop,
@@ -37,6 +36,7 @@ from mockauth.faults import (
     proxy_error,
     rate_limited,
 )
+from mockauth.faults import http as faults_http
 from mockauth.http import Response
 from mockauth.scenarios import Match, Rule, rule_from_mapping
 
@@ -276,7 +276,7 @@ def test_sequence_of_fault_tables_and_objects(
     provider: Provider, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(faults_module.time, "sleep", slept.append)
+    monkeypatch.setattr(faults_http.time, "sleep", slept.append)
     provider.fail(
         "discovery",
         sequence=[
@@ -421,7 +421,10 @@ def test_token_errors_have_their_status(
     assert r.status_code == status
     assert r.json() == {"error": error, "error_description": "scripted"}
     assert r.headers["Cache-Control"] == "no-store"
-    assert "WWW-Authenticate" not in r.headers
+    # RFC 9110 §15.5.2: a 401 always challenges; nothing else does
+    assert r.headers.get("WWW-Authenticate") == (
+        'Basic realm="mockauth"' if status == 401 else None
+    )
 
 
 def test_invalid_client_after_basic_auth_challenges_basic(
@@ -442,8 +445,7 @@ def test_invalid_client_challenges_basic_at_every_client_authenticating_endpoint
     r = http.post(provider.endpoint(endpoint), data={"token": "t"}, auth=secret_auth(web))
     assert (r.status_code, r.headers["WWW-Authenticate"]) == (401, 'Basic realm="mockauth"')
     r = http.post(provider.endpoint(endpoint), data={"token": "t", "client_id": "spa"})
-    assert r.status_code == 401
-    assert "WWW-Authenticate" not in r.headers
+    assert (r.status_code, r.headers["WWW-Authenticate"]) == (401, 'Basic realm="mockauth"')
 
 
 def test_error_status_and_headers_can_be_overridden(provider: Provider, http: httpx.Client) -> None:
@@ -611,7 +613,7 @@ def test_truncated_body_does_not_parse(provider: Provider, http: httpx.Client) -
 def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The delays faults asked for, instead of sleeping."""
     calls: list[float] = []
-    monkeypatch.setattr(faults_module.time, "sleep", calls.append)
+    monkeypatch.setattr(faults_http.time, "sleep", calls.append)
     return calls
 
 
@@ -844,7 +846,7 @@ def test_fail_validates_its_arguments(
 
 
 def test_fail_builds_the_documented_faults(provider: Provider) -> None:
-    assert isinstance(provider.fail("token", error="x").fault, OAuthErrorFault)
+    assert isinstance(provider.fail("token", error="invalid_grant").fault, OAuthErrorFault)
     assert isinstance(provider.fail("token", status=503).fault, HttpFault)
     assert isinstance(provider.fail("token", token="expired").fault, TokenFault)
     assert isinstance(provider.fail("token", drop=True).fault, Drop)
@@ -878,8 +880,10 @@ def test_rule_from_mapping_forms() -> None:
         True,
     )
     assert rule_from_mapping({"endpoint": "jwks", "delay": 2.0}).fault == Delay(2.0)
-    seq = rule_from_mapping({"endpoint": "token", "sequence": [503, {"error": "x"}, "real"]})
-    assert seq.sequence == [HttpFault(503), OAuthErrorFault("x"), Real()]
+    seq = rule_from_mapping(
+        {"endpoint": "token", "sequence": [503, {"error": "invalid_grant"}, "real"]}
+    )
+    assert seq.sequence == [HttpFault(503), OAuthErrorFault("invalid_grant"), Real()]
     assert rule_from_mapping({"delay": 1, "status": 503}).fault == Delay(1, HttpFault(503))
     assert rule_from_mapping({"delay": 1, "then": {"drop": True}}).fault == Delay(1, Drop())
     rotate = rule_from_mapping({"rotate_keys": True, "alg": "ES256", "then": {"status": 503}})
@@ -938,7 +942,7 @@ def test_rule_from_mapping_forms() -> None:
         ({"json": "x"}, "rules[0].json", "expected a table"),
         ({"error": "x", "headers": {"Retry-After": 5}}, "rules[0].headers", "table of strings"),
         ({"drop": "yes"}, "rules[0].drop", "true or false"),
-        ({"rotate_keys": True, "alg": 5}, "rules[0].alg", "algorithm name"),
+        ({"rotate_keys": True, "alg": 5}, "rules[0].alg", "is not one of RS256"),
         ([1], "rules[0]", "expected a table"),
     ],
 )
@@ -1162,7 +1166,7 @@ def test_a_delayed_call_is_in_the_journal_while_it_waits(
         seen.append(len(provider.calls.filter("jwks")))
         assert provider.calls.filter("jwks")[0].status is None
 
-    monkeypatch.setattr(faults_module.time, "sleep", sleep)
+    monkeypatch.setattr(faults_http.time, "sleep", sleep)
     provider.fail("jwks", delay=5.0, times=1)
     assert http.get(provider.endpoint("jwks")).status_code == 200
     assert seen == [1]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 
+from .._check import is_loopback as _is_loopback
 from ..errors import ConfigError
 
 #: Where the admin API lives on the server.
@@ -29,13 +29,5 @@ def check_token(token: str) -> str:
 
 
 def is_loopback(address: str | None) -> bool:
-    """Whether a peer address (``REMOTE_ADDR``) is a loopback address."""
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
+    """Whether a peer address is a loopback address (names are not addresses)."""
+    return address != "localhost" and _is_loopback(address)

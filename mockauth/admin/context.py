@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import typing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..http import BodyError, Request
 from .access import ADMIN_PREFIX
@@ -17,7 +17,20 @@ from .inputs import _describe, _no_constant, _no_duplicates, _toml, _unknown
 if TYPE_CHECKING:
     from ..provider import Provider
     from ..server import Dispatcher
-    from .routes import Admin, Route
+
+
+class RouteInfo(Protocol):
+    """What a request's context needs of its route (:class:`~mockauth.admin.route.Route`)."""
+
+    @property
+    def query(self) -> tuple[str, ...]: ...
+
+
+class Admin(Protocol):
+    """What a request's context needs of the admin app (:class:`~mockauth.admin.app.Admin`)."""
+
+    def remember(self, provider: Provider) -> None: ...
+    def reset(self, provider: Provider) -> None: ...
 
 
 @dataclass
@@ -28,7 +41,7 @@ class Context:
     dispatcher: Dispatcher
     request: Request
     params: dict[str, str]
-    route: Route
+    route: RouteInfo
     _body: Any = field(default=None, init=False)
     _parsed: bool = field(default=False, init=False)
 
@@ -38,7 +51,8 @@ class Context:
         for provider in self.dispatcher.providers:
             if provider.issuer_id == issuer_id:
                 self.admin.remember(provider)
-                return provider
+                found: Provider = provider
+                return found
         raise not_found(f"no issuer {issuer_id!r}", "issuer_id")
 
     def body(self, *, toml: bool = False) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from .views import _reply, call_json, client_json, clock_json, issuer_json, user
 
 if TYPE_CHECKING:
     from ..clients import Client
-    from ..scenarios import Rule
+    from ..scenarios.rules import Rule
     from ..users import User
     from .context import Context
 
@@ -48,7 +48,7 @@ def _reset_issuer(ctx: Context) -> Response:
 
 
 def _check(ctx: Context) -> Response:
-    from ..scenarios import UnusedRuleError
+    from ..scenarios.rules import UnusedRuleError
 
     provider = ctx.provider
     try:
@@ -164,7 +164,7 @@ def _remove_user(ctx: Context) -> Response:
 
 
 def _build_rule(data: Any, key: str = "") -> Rule:
-    from ..scenarios import rule_from_mapping
+    from ..scenarios.rules import rule_from_mapping
 
     try:
         return rule_from_mapping(data, key)
@@ -219,7 +219,7 @@ def _load_scenario(ctx: Context) -> Response:
     """Apply a scenario file's content: all of it or nothing (``?replace=true`` first
     removes the rules there are).
     """
-    from ..scenario_files import Scenario
+    from ..scenarios.files import Scenario
 
     replace = ctx.query().get("replace", "false")
     if replace not in ("true", "false"):

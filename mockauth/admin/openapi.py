@@ -10,12 +10,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from ..config import STANDARD_CLAIMS, ClientConfig, UserConfig
-from ..scenarios import ENDPOINT_NAMES
+from ..faults.base import buildable_faults
+from ..registry import AUTH_METHODS, ENDPOINTS, GRANTS
+from ..scenarios.rules import MATCH_KEYS
 from .access import TOKEN_HEADER
 from .views import _CALL_FIELDS
 
 if TYPE_CHECKING:
-    from .routes import Route
+    from .route import Route
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -72,6 +74,40 @@ def _config_schema(cls: type, extra: Mapping[str, Any] | None = None) -> dict[st
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
+def _rule_input() -> dict[str, Any]:
+    """A rule table: the matcher, the lifetime, and the keys of every registered fault kind."""
+    kinds = buildable_faults()
+    properties: dict[str, Any] = {
+        "endpoint": {"enum": list(ENDPOINTS.names())},
+        "method": {"type": "string"},
+        "grant_type": {"type": "string"},
+        "client_id": {"type": "string"},
+        "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        "times": {"type": "integer", "minimum": 1},
+        "after": {"type": "integer", "minimum": 0},
+        "sequence": {
+            "type": "array",
+            "items": {"oneOf": [{"type": t} for t in ("integer", "string", "object")]},
+        },
+        "strict": {"type": "boolean"},
+        "name": {"type": "string"},
+    }
+    for kind in kinds:
+        for key in kind.keys:
+            properties.setdefault(key, dict(kind.schema.get(key, {})))
+    faults = ", ".join(kind.keys[0] for kind in kinds)
+    return {
+        "type": "object",
+        "description": "A scenario rule as in a scenario file: matcher keys ("
+        + ", ".join(MATCH_KEYS)
+        + "), lifetime keys (times, after, sequence, strict, name) and one fault ("
+        + faults
+        + ").",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
 def _components() -> dict[str, Any]:
     nullable_string = {"type": ["string", "null"]}
     string_list = {"type": "array", "items": {"type": "string"}}
@@ -119,7 +155,20 @@ def _components() -> dict[str, Any]:
             },
             ("client_id", "client_secret", "public", "redirect_uris", "grant_types"),
         ),
-        "ClientInput": _config_schema(ClientConfig),
+        "ClientInput": _config_schema(
+            ClientConfig,
+            {
+                "grant_types": {
+                    "oneOf": [
+                        {"type": "array", "items": {"enum": list(GRANTS.names())}},
+                        {"type": "null"},
+                    ]
+                },
+                "token_endpoint_auth_method": {
+                    "oneOf": [{"enum": list(AUTH_METHODS.names())}, {"type": "null"}]
+                },
+            },
+        ),
         "User": _object_schema(
             {
                 "sub": {"type": "string"},
@@ -145,46 +194,7 @@ def _components() -> dict[str, Any]:
             },
             ("id", "match", "times", "after", "strict", "seen", "used"),
         ),
-        "RuleInput": {
-            "type": "object",
-            "description": "A scenario rule as in a scenario file: matcher keys (endpoint, "
-            "method, grant_type, client_id, params), lifetime keys (times, after, sequence, "
-            "strict, name) and one fault (error, status, delay, drop, token, json, "
-            "rotate_keys, truncated, jwks_no_kid).",
-            "properties": {
-                "endpoint": {"enum": list(ENDPOINT_NAMES)},
-                "method": {"type": "string"},
-                "grant_type": {"type": "string"},
-                "client_id": {"type": "string"},
-                "params": {"type": "object", "additionalProperties": {"type": "string"}},
-                "times": {"type": "integer", "minimum": 1},
-                "after": {"type": "integer", "minimum": 0},
-                "sequence": {
-                    "type": "array",
-                    "items": {"oneOf": [{"type": t} for t in ("integer", "string", "object")]},
-                },
-                "strict": {"type": "boolean"},
-                "name": {"type": "string"},
-                "error": {"type": "string"},
-                "status": {"type": "integer"},
-                "description": {"type": "string"},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "body": {},
-                "content_type": {"type": "string"},
-                "delay": {"type": "number", "minimum": 0},
-                "then": {},
-                "drop": {"type": "boolean"},
-                "truncated": {"type": "boolean"},
-                "jwks_no_kid": {"type": "boolean"},
-                "rotate_keys": {"type": "boolean"},
-                "alg": {"type": "string"},
-                "token": {"type": "string"},
-                "target": {"enum": ["id_token", "access_token", "both"]},
-                "claim": {"type": "string"},
-                "value": {},
-                "json": {"type": "object"},
-            },
-        },
+        "RuleInput": _rule_input(),
         "Scenario": {
             "type": "object",
             "description": "A scenario file's content (see fixtures/scenarios/).",

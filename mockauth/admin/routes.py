@@ -1,24 +1,13 @@
-"""The routes of the admin API, and :class:`Admin`, which answers every request
-under ``/_mockauth``.
-"""
+"""The routes of the admin API (:data:`ROUTES`) and its OpenAPI document, made from them."""
 
 from __future__ import annotations
 
-import hmac
-import re
-import threading
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from ..config import SIGNING_ALGS
-from ..http import Request, Response
-from .access import ADMIN_PREFIX, TOKEN_HEADER, check_token, is_loopback
-from .context import Context
+from ..http import Response
+from .access import ADMIN_PREFIX
 from .credentials import _access_token, _id_token, _keys, _retire_key, _revoke_tokens, _rotate_keys
-from .errors import AdminError, bad
 from .handlers import (
     _CALL_FILTERS,
     _add_client,
@@ -50,42 +39,13 @@ from .handlers import (
     _unfreeze,
     _users,
 )
-from .inputs import _MAX_SECONDS, _MAX_TIME, _fields
+from .inputs import _MAX_SECONDS, _MAX_TIME
 from .openapi import _list_of, _object_schema, _ref, description
-from .snapshot import _reset, _Snapshot, _snapshot
+from .route import Route
 from .views import _reply
 
 if TYPE_CHECKING:
-    from ..provider import Provider
-    from ..server import Dispatcher
-
-
-@dataclass(frozen=True)
-class Route:
-    """One operation of the API; the OpenAPI description is made from these."""
-
-    method: str
-    path: str  # below ADMIN_PREFIX, with {parameters}
-    handler: Callable[[Context], Response]
-    summary: str
-    tag: str
-    body: dict[str, Any] | None = None  # JSON Schema of the request body
-    body_required: bool = False
-    response: dict[str, Any] | None = None  # JSON Schema of the answer; None: 204
-    status: int = 200
-    auth: bool = True
-    query: tuple[str, ...] = ()
-    description: str = ""
-    body_types: tuple[str, ...] = ("application/json",)
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(self.path.strip("/").split("/"))
-
-    @property
-    def operation_id(self) -> str:
-        name = self.handler.__name__.strip("_")
-        return re.sub(r"_(\w)", lambda m: m[1].upper(), name)
+    from .context import Context
 
 
 def _openapi(ctx: Context) -> Response:
@@ -223,108 +183,3 @@ ROUTES: tuple[Route, ...] = (
 def openapi(server_url: str = ADMIN_PREFIX) -> dict[str, Any]:
     """The OpenAPI 3.1 description of the admin API (served at ``/_mockauth/openapi.json``)."""
     return description(ROUTES, server_url)
-
-
-def _match(route: Route, segments: tuple[str, ...]) -> dict[str, str] | None:
-    pattern = route.segments
-    if len(pattern) != len(segments):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(pattern, segments, strict=True):
-        if want.startswith("{"):
-            if not got:
-                return None
-            params[want[1:-1]] = got
-        elif want != got:
-            return None
-    return params
-
-
-def _segments(request: Request) -> tuple[str, ...]:
-    """The path below ``ADMIN_PREFIX``, split before percent-decoding (``a%2Fb`` is one id)."""
-    parts = [unquote(part, errors="replace") for part in request.raw_path.split("/")]
-    parts = parts[2:]  # "", "_mockauth"
-    if parts and parts[-1] == "":
-        parts.pop()  # one trailing slash is fine
-    return tuple(parts)
-
-
-class Admin:
-    """The admin API of one server; :class:`~mockauth.server.Dispatcher` hands it
-    every request under ``/_mockauth``.
-    """
-
-    def __init__(self, token: str) -> None:
-        self.token = check_token(token)
-        self._token = token.encode("ascii")
-        self._lock = threading.Lock()
-        self._snapshots: weakref.WeakKeyDictionary[Provider, _Snapshot] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def remember(self, provider: Provider) -> None:
-        """Note the provider's state as its start-up state, the first time it is seen."""
-        with self._lock:
-            if provider not in self._snapshots:
-                self._snapshots[provider] = _snapshot(provider)
-
-    def reset(self, provider: Provider) -> None:
-        """Put ``provider`` back to the state :meth:`remember` noted."""
-        self.remember(provider)
-        with self._lock:
-            snapshot = self._snapshots[provider]
-        _reset(provider, snapshot)
-
-    def _authorize(self, request: Request, route: Route | None) -> None:
-        if not is_loopback(request.remote_addr):
-            raise AdminError(403, "forbidden", "the admin API answers loopback clients only")
-        if route is not None and not route.auth:
-            return
-        sent = request.headers.get(TOKEN_HEADER)
-        if sent is None:
-            raise AdminError(
-                401,
-                "unauthorized",
-                f"send the admin token (printed at start-up) in {TOKEN_HEADER}",
-                TOKEN_HEADER,
-                {"WWW-Authenticate": 'MockauthAdmin realm="mockauth-admin"'},
-            )
-        if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), self._token):
-            raise AdminError(403, "forbidden", "wrong admin token", TOKEN_HEADER)
-
-    def handle(self, request: Request, dispatcher: Dispatcher) -> Response:
-        """Answer one request under ``/_mockauth``."""
-        try:
-            return self._handle(request, dispatcher)
-        except AdminError as exc:
-            return exc.response()
-        except RecursionError:
-            return bad(None, "the input is nested too deeply").response()
-
-    def _handle(self, request: Request, dispatcher: Dispatcher) -> Response:
-        segments = _segments(request)
-        method = "GET" if request.method == "HEAD" else request.method
-        found: list[tuple[Route, dict[str, str]]] = []
-        for route in ROUTES:
-            params = _match(route, segments)
-            if params is not None:
-                found.append((route, params))
-        chosen = next(((r, p) for r, p in found if r.method == method), None)
-        self._authorize(request, chosen[0] if chosen else None)
-        if chosen is None:
-            if not found:
-                raise AdminError(404, "no_route", f"no admin route {request.path}")
-            allowed = sorted({r.method for r, _ in found})
-            raise AdminError(
-                405,
-                "method_not_allowed",
-                f"use {' or '.join(allowed)}",
-                headers={"Allow": ", ".join(allowed)},
-            )
-        route, params = chosen
-        ctx = Context(self, dispatcher, request, params, route)
-        if not route.query:
-            ctx.query()  # rejects any query parameter
-        if route.body is _EMPTY:
-            _fields(ctx.body(), {})  # no members, but a bad body is still reported
-        return route.handler(ctx)

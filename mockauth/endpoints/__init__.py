@@ -1,63 +1,94 @@
-"""One module per endpoint. Each is ``handle(provider, request) -> Response``."""
+"""Endpoints: the :class:`Endpoint` spec and its registry.
+
+One module per endpoint registers one spec: its name (what the journal and
+scenario rules call it), its route under the issuer, its methods, its
+metadata key, whether it authenticates clients, how it shows errors, whether
+browsers may call it cross-origin and, for discovery documents, the
+well-known name it also answers at the server root (RFC 8414 §3). Routing,
+discovery metadata, CORS, the journal's names and the admin API's OpenAPI
+document are all read off this registry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from ..http import Request, Response
+from ..errors import ErrorStyle, OAuthError
+from ..registry import ENDPOINTS
 
 if TYPE_CHECKING:
-    from ..provider import Provider
+    from ..http import Request, Response
+    from ..services import Services
 
-__all__ = ["ENDPOINTS", "Endpoint"]
+__all__ = ["ENDPOINTS", "Endpoint", "Handler", "endpoint_for", "register_endpoint"]
 
-Handler = Callable[["Provider", Request], Response]
+Handler = Callable[["Services", "Request"], "Response"]
+#: How an endpoint sends one of its errors back to the client (the authorization endpoint).
+Redirector = Callable[["Services", "Request", OAuthError], "Response"]
+
+#: The error codes every endpoint may answer with.
+COMMON_ERRORS = frozenset({"invalid_request", "server_error", "temporarily_unavailable"})
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """An endpoint: its name (used by the journal and scenarios), path and methods."""
+    """An endpoint of an issuer.
+
+    ``route`` is the path below the issuer (``/token``); ``aliases`` are further
+    paths that serve the same endpoint. ``root_well_known`` is a well-known
+    name (``oauth-authorization-server``) this endpoint also answers at
+    ``/.well-known/<name><issuer path>`` (RFC 8414 §3.1). ``error_codes`` are
+    the OAuth error codes it may answer with (scenario rules are checked
+    against them).
+    """
 
     name: str
-    path: str
+    route: str
     methods: tuple[str, ...]
     handler: Handler
     metadata_key: str | None = None
+    client_auth: Literal["required", "optional", "none"] = "none"
+    errors: ErrorStyle = ErrorStyle.JSON
+    cors: bool = True
+    root_well_known: str | None = None
+    aliases: tuple[str, ...] = ()
+    error_codes: frozenset[str] = frozenset()
+    secret_params: frozenset[str] = frozenset()
+    redirect: Redirector | None = None
+    page_title: str = "Request failed"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_codes", self.error_codes | COMMON_ERRORS)
+
+    @property
+    def path(self) -> str:
+        """``route`` by its older name."""
+        return self.route
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return (self.route, *self.aliases)
 
 
-def _endpoints() -> tuple[Endpoint, ...]:
-    from . import authorize, discovery, end_session, introspect, jwks, revoke, token, userinfo
-
-    return (
-        Endpoint(
-            "discovery", "/.well-known/openid-configuration", ("GET", "HEAD"), discovery.handle
-        ),
-        Endpoint(
-            "discovery",
-            "/.well-known/oauth-authorization-server",
-            ("GET", "HEAD"),
-            discovery.handle,
-        ),
-        Endpoint("jwks", "/jwks", ("GET", "HEAD"), jwks.handle, "jwks_uri"),
-        Endpoint(
-            "authorize", "/authorize", ("GET", "POST"), authorize.handle, "authorization_endpoint"
-        ),
-        Endpoint("token", "/token", ("POST",), token.handle, "token_endpoint"),
-        Endpoint("userinfo", "/userinfo", ("GET", "POST"), userinfo.handle, "userinfo_endpoint"),
-        Endpoint(
-            "introspect", "/introspect", ("POST",), introspect.handle, "introspection_endpoint"
-        ),
-        Endpoint("revoke", "/revoke", ("POST",), revoke.handle, "revocation_endpoint"),
-        Endpoint(
-            "end_session",
-            "/endsession",
-            ("GET", "POST"),
-            end_session.handle,
-            "end_session_endpoint",
-        ),
-    )
+def register_endpoint(endpoint: Endpoint, *, replace: bool = False) -> Endpoint:
+    """Serve ``endpoint`` under every issuer (and everything derived from it)."""
+    if not isinstance(endpoint, Endpoint):
+        raise TypeError(f"expected an Endpoint, got {endpoint!r}")
+    for route in endpoint.routes:
+        if not route.startswith("/"):
+            raise ValueError(f"endpoint {endpoint.name!r}: route {route!r} must start with '/'")
+    ENDPOINTS.register(endpoint, replace=replace)
+    return endpoint
 
 
-ENDPOINTS: tuple[Endpoint, ...] = _endpoints()
+def endpoint_for(name: str) -> Endpoint | None:
+    """The registered endpoint called ``name``."""
+    found = ENDPOINTS.get(name)
+    return found if isinstance(found, Endpoint) else None
+
+
+def endpoints() -> list[Endpoint]:
+    """Every registered endpoint, in registration order."""
+    return [e for e in ENDPOINTS if isinstance(e, Endpoint)]

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..http import Request, Response, json_response
+from ..http import json_response
+from ..metadata import build_metadata
+from . import Endpoint, register_endpoint
 
 if TYPE_CHECKING:
-    from ..provider import Provider
+    from ..http import Request, Response
+    from ..services import Services
 
 
-def handle(provider: Provider, request: Request) -> Response:
-    """The same document serves both well-known forms (RFC 8414 §3)."""
-    return json_response(provider.metadata(), cache=True)
+def handle(s: Services, request: Request) -> Response:
+    """The same document serves every well-known form (RFC 8414 §3)."""
+    return json_response(build_metadata(s), cache=True)
+
+
+ENDPOINT = register_endpoint(
+    Endpoint(
+        "discovery",
+        "/.well-known/openid-configuration",
+        ("GET", "HEAD"),
+        handle,
+        aliases=("/.well-known/oauth-authorization-server",),
+        root_well_known="oauth-authorization-server",
+    )
+)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..clientauth import authenticate_client
-from ..clients import Client
-from ..errors import InvalidToken
-from ..http import Request, Response, form_params, json_response
+from ..clientauth import authenticate
+from ..errors import ErrorStyle, InvalidToken
+from ..http import form_params, json_response
+from . import Endpoint, register_endpoint
 
 if TYPE_CHECKING:
-    from ..provider import Provider
+    from ..clients import Client
+    from ..http import Request, Response
+    from ..services import Services
 
 INACTIVE = {"active": False}
 
@@ -20,23 +22,19 @@ def _may_see(caller: Client, client_id: str, audience: tuple[str, ...]) -> bool:
     return caller.client_id == client_id or caller.client_id in audience
 
 
-def introspect(provider: Provider, token: str, caller: Client, hint: str | None) -> dict[str, Any]:
+def introspect(s: Services, token: str, caller: Client, hint: str | None) -> dict[str, Any]:
     """RFC 7662 §2.2: the token's state; anything not live is exactly ``{"active": false}``."""
     order = ("refresh", "access") if hint == "refresh_token" else ("access", "refresh")
     for kind in order:
-        info = (
-            _refresh_info(provider, token, caller)
-            if kind == "refresh"
-            else _access_info(provider, token, caller)
-        )
+        info = (_refresh_info if kind == "refresh" else _access_info)(s, token, caller)
         if info is not None:
             return info
     return dict(INACTIVE)
 
 
-def _access_info(provider: Provider, token: str, caller: Client) -> dict[str, Any] | None:
+def _access_info(s: Services, token: str, caller: Client) -> dict[str, Any] | None:
     try:
-        record = provider.tokens.verify_access_token(token)
+        record = s.tokens.verify_access_token(token)
     except InvalidToken:
         return None
     if not _may_see(caller, record.client_id, record.audience):
@@ -44,11 +42,11 @@ def _access_info(provider: Provider, token: str, caller: Client) -> dict[str, An
     info: dict[str, Any] = {
         "active": True,
         "client_id": record.client_id,
-        "token_type": "Bearer",
+        "token_type": record.token_type,
         "exp": int(record.expires_at),
         "iat": record.issued_at,
         "sub": record.sub,
-        "iss": provider.issuer,
+        "iss": s.issuer,
         "jti": record.jti,
     }
     if record.scope:
@@ -60,13 +58,13 @@ def _access_info(provider: Provider, token: str, caller: Client) -> dict[str, An
     return info
 
 
-def _refresh_info(provider: Provider, token: str, caller: Client) -> dict[str, Any] | None:
-    record = provider.store.refresh.items.get(token)
+def _refresh_info(s: Services, token: str, caller: Client) -> dict[str, Any] | None:
+    record = s.store.refresh.items.get(token)
     if (
         record is None
         or record.used
-        or record.expires_at <= provider.clock.now()
-        or provider.store.grant_revoked(record.grant_id)
+        or record.expires_at <= s.clock.now()
+        or s.store.grant_revoked(record.grant_id)
         or record.client_id != caller.client_id
     ):
         return None
@@ -76,20 +74,34 @@ def _refresh_info(provider: Provider, token: str, caller: Client) -> dict[str, A
         "token_type": "refresh_token",
         "exp": int(record.expires_at),
         "sub": record.sub,
-        "iss": provider.issuer,
+        "iss": s.issuer,
     }
     if record.scope:
         info["scope"] = " ".join(record.scope)
-    user = provider.find_user(record.sub, by_sub=True)
+    user = s.users.find(record.sub, by_sub=True)
     if user is not None:
         info["username"] = user.username
     return info
 
 
-def handle(provider: Provider, request: Request) -> Response:
+def handle(s: Services, request: Request) -> Response:
     """The caller must authenticate (RFC 7662 §2.1)."""
     params = form_params(request)
     params.reject_duplicates()
-    caller, _ = authenticate_client(request, params, provider.get_client)
+    caller, _ = authenticate(s, request, params)
     token = params.require("token")
-    return json_response(introspect(provider, token, caller, params.get("token_type_hint")))
+    return json_response(introspect(s, token, caller, params.get("token_type_hint")))
+
+
+ENDPOINT = register_endpoint(
+    Endpoint(
+        "introspect",
+        "/introspect",
+        ("POST",),
+        handle,
+        "introspection_endpoint",
+        client_auth="required",
+        errors=ErrorStyle.BASIC,
+        error_codes=frozenset({"invalid_client", "unauthorized_client"}),
+    )
+)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..http import Request, Response, json_response
+from ..http import json_response
+from . import Endpoint, register_endpoint
 
 if TYPE_CHECKING:
-    from ..provider import Provider
+    from ..http import Request, Response
+    from ..services import Services
 
 
-def handle(provider: Provider, request: Request) -> Response:
-    return json_response(provider.jwks(), cache=True)
+def handle(s: Services, request: Request) -> Response:
+    return json_response(s.jwks(), cache=True)
+
+
+ENDPOINT = register_endpoint(Endpoint("jwks", "/jwks", ("GET", "HEAD"), handle, "jwks_uri"))

@@ -4,24 +4,58 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..clientauth import authenticate_client
-from ..errors import UnauthorizedClient, UnsupportedGrantType
+from ..clientauth import authenticate
+from ..errors import ErrorStyle, UnauthorizedClient, UnsupportedGrantType
 from ..grants import grant_for
-from ..http import Request, Response, form_params, json_response
+from ..http import form_params, json_response
+from . import Endpoint, register_endpoint
 
 if TYPE_CHECKING:
-    from ..provider import Provider
+    from ..http import Request, Response
+    from ..services import Services
 
 
-def handle(provider: Provider, request: Request) -> Response:
+def handle(s: Services, request: Request) -> Response:
     """Authenticate the client, then run its grant (RFC 6749 §4, §5)."""
     params = form_params(request)
     params.reject_duplicates()
-    client, _ = authenticate_client(request, params, provider.get_client)
+    client, _ = authenticate(s, request, params)
     grant_type = params.require("grant_type")
     grant = grant_for(grant_type)
     if grant is None:
-        raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported")
+        # Shown whole: extension grant types are URNs (RFC 6749 §4.5) longer than 40 characters.
+        shown = grant_type if len(grant_type) <= 200 else grant_type[:200] + "..."
+        raise UnsupportedGrantType(f"grant_type {shown!r} is not supported")
     if not client.allows_grant(grant_type):
         raise UnauthorizedClient(f"this client may not use the {grant_type} grant")
-    return json_response(grant(provider, client, params))
+    return json_response(grant.redeem(s, client, params).to_dict())
+
+
+ENDPOINT = register_endpoint(
+    Endpoint(
+        "token",
+        "/token",
+        ("POST",),
+        handle,
+        "token_endpoint",
+        client_auth="required",
+        errors=ErrorStyle.BASIC,
+        # RFC 6749 §5.2, RFC 8707 §2, RFC 8628 §3.5, RFC 9449 §12.2.
+        error_codes=frozenset(
+            {
+                "invalid_client",
+                "invalid_grant",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+                "invalid_target",
+                "access_denied",
+                "authorization_pending",
+                "slow_down",
+                "expired_token",
+                "invalid_dpop_proof",
+                "use_dpop_nonce",
+            }
+        ),
+    )
+)

@@ -8,16 +8,16 @@ only WSGI code.
 
 from __future__ import annotations
 
-from .message import MAX_BODY, BodyError, Request, Response, read_body
-from .params import (
-    Params,
-    error_response,
-    form_params,
+from .message import (
+    MAX_BODY,
+    BodyError,
+    Request,
+    Response,
     html_page,
-    is_form,
     json_response,
-    query_params,
+    read_body,
 )
+from .params import Params, form_params, is_form, query_params
 
 __all__ = [
     "MAX_BODY",
@@ -25,7 +25,6 @@ __all__ = [
     "Params",
     "Request",
     "Response",
-    "error_response",
     "form_params",
     "html_page",
     "is_form",

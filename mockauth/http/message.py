@@ -9,7 +9,9 @@ header, cookie, query and form parsing stay werkzeug's.
 
 from __future__ import annotations
 
+import html
 import io
+import json
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -20,7 +22,16 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.sansio.request import Request as _SansioRequest
 from werkzeug.sansio.response import Response as _SansioResponse
 
-__all__ = ["MAX_BODY", "BodyError", "Request", "Response", "read_body"]
+__all__ = [
+    "MAX_BODY",
+    "NO_STORE",
+    "BodyError",
+    "Request",
+    "Response",
+    "html_page",
+    "json_response",
+    "read_body",
+]
 
 #: Request bodies above this many bytes get 413 (werkzeug has no limit by default).
 MAX_BODY = 64 * 1024
@@ -172,6 +183,44 @@ class Response(_SansioResponse):
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {self.mimetype or ''}>"
+
+
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
+def json_response(
+    data: Mapping[str, Any] | list[Any],
+    status: int = 200,
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    cache: bool = False,
+) -> Response:
+    """A JSON response; ``no-store`` (RFC 6749 §5.1) unless ``cache`` (discovery
+    and JWKS may be cached).
+    """
+    body = json.dumps(data, separators=(",", ":"))
+    response = Response(body, status=status, mimetype="application/json")
+    h = response.headers
+    if not cache:
+        for name, value in NO_STORE:
+            h[name] = value
+    for name, value in headers:
+        h[name] = value
+    return response
+
+
+def html_page(title: str, message: str, status: int = 200) -> Response:
+    """A small HTML page; every piece of text is escaped."""
+    t, m = html.escape(title), html.escape(message)
+    body = (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{t}</title></head><body><h1>{t}</h1><p>{m}</p>"
+        "<p><small>mockauth: a mock OAuth provider for tests only</small></p></body></html>"
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    for name, value in NO_STORE:
+        response.headers[name] = value
+    return response
 
 
 def read_body(

@@ -1,33 +1,15 @@
-"""Parameters and the responses every endpoint builds.
-
-RFC 6749 §3.1/§3.2: parameters without a value count as absent, unknown ones
-are ignored and none may appear twice. Every JSON response carries
-``Cache-Control: no-store`` (RFC 6749 §5.1).
+"""Request parameters (RFC 6749 §3.1/§3.2): parameters without a value count
+as absent, unknown ones are ignored and none may appear twice.
 """
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 from werkzeug.datastructures import MultiDict
 
-from ..errors import InvalidRequest, OAuthError
-from .message import BodyError, Request, Response
+from ..errors import InvalidRequest
+from .message import BodyError, Request
 
-__all__ = [
-    "Params",
-    "error_response",
-    "form_params",
-    "html_page",
-    "is_form",
-    "json_response",
-    "query_params",
-]
-
-NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+__all__ = ["REPEATABLE", "Params", "form_params", "is_form", "query_params"]
 
 
 #: Parameters that may repeat: RFC 8707 §2 lets a client name several resources.
@@ -96,41 +78,3 @@ def form_params(request: Request) -> Params:
         return Params(request.form)
     except BodyError as exc:
         raise InvalidRequest(exc.message, status_code=exc.status) from None
-
-
-def json_response(
-    data: Mapping[str, Any] | list[Any],
-    status: int = 200,
-    headers: Iterable[tuple[str, str]] = (),
-    *,
-    cache: bool = False,
-) -> Response:
-    """A JSON response; ``no-store`` unless ``cache`` (discovery and JWKS may be cached)."""
-    body = json.dumps(data, separators=(",", ":"))
-    response = Response(body, status=status, mimetype="application/json")
-    h = response.headers
-    if not cache:
-        for name, value in NO_STORE:
-            h[name] = value
-    for name, value in headers:
-        h[name] = value
-    return response
-
-
-def error_response(error: OAuthError) -> Response:
-    """RFC 6749 §5.2 error body; 401s keep the challenge the error carries."""
-    return json_response(error.to_dict(), error.status_code, error.headers.items())
-
-
-def html_page(title: str, message: str, status: int = 200) -> Response:
-    """A small HTML page; every piece of text is escaped."""
-    t, m = html.escape(title), html.escape(message)
-    body = (
-        "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>{t}</title></head><body><h1>{t}</h1><p>{m}</p>"
-        "<p><small>mockauth: a mock OAuth provider for tests only</small></p></body></html>"
-    )
-    response = Response(body, status=status, mimetype="text/html")
-    for name, value in NO_STORE:
-        response.headers[name] = value
-    return response

@@ -29,19 +29,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from .clock import to_timestamp
-from .config import SIGNING_ALGS, read_mapping
-from .errors import ConfigError, MockauthError
-from .scenarios import Rule, rule_from_mapping
+from .._check import did_you_mean
+from ..clock import to_timestamp
+from ..config import SIGNING_ALGS, read_mapping
+from ..errors import ConfigError, MockauthError
+from .rules import Rule, rule_from_mapping
 
 if TYPE_CHECKING:
-    from .provider import Provider
+    from ..provider import Provider
 
-__all__ = ["ClockSettings", "Scenario", "load_scenario"]
+__all__ = ["ClockSettings", "Scenario", "is_library_name", "library", "load_scenario"]
 
 _TOP_KEYS = ("description", "rules", "clock", "rotate_keys", "rotate_client_secret",
              "revoke_tokens")  # fmt: skip
@@ -192,10 +194,47 @@ class Scenario:
         raise ConfigError(key, message, source=self.source)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a JSON, TOML or YAML scenario file."""
-    source = str(Path(path))
-    return Scenario.from_mapping(read_mapping(path), source=source)
+_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+
+
+def library() -> dict[str, Path]:
+    """The scenarios that ship with mockauth, by name (``flaky-token-endpoint``)."""
+    folder = resources.files("mockauth").joinpath("data/scenarios")
+    found = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(_SUFFIXES):
+            found[entry.name.rsplit(".", 1)[0]] = Path(str(entry))
+    return dict(sorted(found.items()))
+
+
+def is_library_name(value: str | Path) -> bool:
+    """Whether ``value`` names a library scenario rather than a file (no folder, no suffix)."""
+    text = str(value)
+    return (
+        isinstance(value, str)
+        and "/" not in text
+        and "\\" not in text
+        and not text.endswith(_SUFFIXES)
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A scenario from the library by name (``load_scenario("flaky-token-endpoint")``)
+    or from a JSON, TOML or YAML file, validated.
+    """
+    if is_library_name(name_or_path):
+        known = library()
+        path = known.get(str(name_or_path))
+        if path is None:
+            names = ", ".join(known)
+            raise ConfigError(
+                "",
+                f"no scenario named {str(name_or_path)!r} in the library ({names})"
+                f"{did_you_mean(str(name_or_path), known)}; a file needs its suffix",
+            )
+        return Scenario.from_mapping(read_mapping(path), source=str(path))
+    source = str(Path(name_or_path))
+    return Scenario.from_mapping(read_mapping(name_or_path), source=source)
 
 
 # --- validation -----------------------------------------------------------------------

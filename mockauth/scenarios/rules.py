@@ -9,89 +9,18 @@ first n matches); ``after=n`` (let n matches through first); an ordered
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import ConfigError, MockauthError
-from .faults import FAULT_KEYS, Fault, Real, build, outcome, unknown_key
+from .._check import unknown_key
+from ..errors import ConfigError, MockauthError
+from ..faults.base import Fault
+from ..faults.build import build, fault_keys, outcome
+from .match import Call, Match
 
-if TYPE_CHECKING:
-    from .journal import Call
-
-__all__ = ["ENDPOINT_NAMES", "Match", "Rule", "RuleSet", "UnusedRuleError"]
-
-ENDPOINT_NAMES = (
-    "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke", "end_session",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Match:
-    """Which requests a rule applies to; every given criterion must hold.
-
-    ``params`` compares any query or form parameter by exact value (secrets
-    are compared before redaction is applied to the journal copy).
-    """
-
-    endpoint: str | None = None
-    method: str | None = None
-    grant_type: str | None = None
-    client_id: str | None = None
-    params: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name in ("endpoint", "method", "grant_type", "client_id"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise ConfigError(name, f"expected a string, got {value!r}")
-        if self.endpoint is not None and self.endpoint not in ENDPOINT_NAMES:
-            close = difflib.get_close_matches(self.endpoint, ENDPOINT_NAMES, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
-                "endpoint", f"{self.endpoint!r} is not one of {', '.join(ENDPOINT_NAMES)}{hint}"
-            )
-        if self.method is not None:
-            object.__setattr__(self, "method", self.method.upper())
-        params = self.params
-        if not isinstance(params, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
-        ):
-            raise ConfigError("params", f"expected a table of strings, got {params!r}")
-        object.__setattr__(self, "params", dict(params))
-
-    def mismatches(self, call: Call, raw: Mapping[str, str] | None = None) -> list[str]:
-        """Why ``call`` does not match (empty when it does)."""
-        reasons = []
-        if self.endpoint is not None and call.endpoint != self.endpoint:
-            reasons.append(f"endpoint is {call.endpoint!r}, not {self.endpoint!r}")
-        if self.method is not None and call.method != self.method:
-            reasons.append(f"method is {call.method}, not {self.method}")
-        if self.grant_type is not None and call.grant_type != self.grant_type:
-            reasons.append(f"grant_type is {call.grant_type!r}, not {self.grant_type!r}")
-        if self.client_id is not None and call.client_id != self.client_id:
-            reasons.append(f"client_id is {call.client_id!r}, not {self.client_id!r}")
-        values = raw if raw is not None else call.params
-        for name, wanted in self.params.items():
-            got = values.get(name)
-            if got != wanted:
-                reasons.append(f"{name} is {got!r}, not {wanted!r}")
-        return reasons
-
-    def __str__(self) -> str:
-        parts = [
-            f"{k}={v!r}"
-            for k, v in (
-                ("endpoint", self.endpoint), ("method", self.method),
-                ("grant_type", self.grant_type), ("client_id", self.client_id),
-            )
-            if v is not None
-        ]  # fmt: skip
-        parts += [f"{k}={v!r}" for k, v in self.params.items()]
-        return "(" + ", ".join(parts) + ")" if parts else "(any request)"
+__all__ = ["MATCH_KEYS", "Rule", "RuleSet", "UnusedRuleError", "rule_from_mapping", "rule_keys"]
 
 
 _ids = itertools.count(1)
@@ -146,9 +75,14 @@ class Rule:
             steps = [outcome(step, f"sequence[{i}]") for i, step in enumerate(sequence)]
             if not steps:
                 raise ConfigError("sequence", "needs at least one outcome")
+            for i, step in enumerate(steps):
+                step.check(match.endpoint, f"sequence[{i}]")
+        single = outcome(fault, "fault") if fault is not None else None
+        if single is not None:
+            single.check(match.endpoint, "")
         self.id = next(_ids)  # renumbered per provider by RuleSet.add
         self.match = match
-        self.fault = outcome(fault, "fault") if fault is not None else None
+        self.fault = single
         self.sequence = steps
         self.times = times
         self.after = after
@@ -291,13 +225,13 @@ class RuleSet:
         return [(r, why) for r in self.all() if (why := r.unmet()) is not None]
 
 
-REAL = Real()
-
-
-_MATCH_KEYS = ("endpoint", "method", "grant_type", "client_id", "params")
+MATCH_KEYS = ("endpoint", "method", "grant_type", "client_id", "params")
 _LIFETIME_KEYS = ("times", "after", "sequence", "strict", "name")
-#: Every key a rule table may hold: matcher, lifetime and fault keys.
-RULE_KEYS = (*_MATCH_KEYS, *_LIFETIME_KEYS, *FAULT_KEYS)
+
+
+def rule_keys() -> tuple[str, ...]:
+    """Every key a rule table may hold: matcher, lifetime and (registered) fault keys."""
+    return (*MATCH_KEYS, *_LIFETIME_KEYS, *fault_keys())
 
 
 def rule_from_mapping(data: Mapping[str, Any], key: str = "") -> Rule:
@@ -320,10 +254,11 @@ def _rule(data: Mapping[str, Any]) -> Rule:
     if not isinstance(data, Mapping):
         raise ConfigError("", f"expected a table/object, got {data!r}")
     fields = dict(data)
+    known = rule_keys()
     for name in fields:
-        if not isinstance(name, str) or name not in RULE_KEYS:
-            raise unknown_key(str(name), RULE_KEYS)
-    match = Match(**{k: fields.pop(k) for k in _MATCH_KEYS if k in fields})
+        if not isinstance(name, str) or name not in known:
+            raise unknown_key(str(name), known)
+    match = Match(**{k: fields.pop(k) for k in MATCH_KEYS if k in fields})
     life = {k: fields.pop(k) for k in _LIFETIME_KEYS if k in fields}
     sequence = life.pop("sequence", None)
     if sequence is not None:

@@ -12,19 +12,21 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .clock import ClockLike
-from .config import TokenConfig
-from .errors import InvalidToken, MockauthError
-from .keys import KeySet, SigningKey, b64url
-from .store import AccessRecord, RefreshRecord, Store
+from .. import jose
+from ..clock import ClockLike
+from ..config import SIGNING_ALGS, TokenConfig
+from ..errors import InvalidToken, MockauthError
+from ..keys import KeySet, SigningKey, b64url
+from ..store import AccessRecord, RefreshRecord, Store
+from .binding import BEARER, SenderConstraint
+from .claims import RFC9068, ClaimsContext, ClaimsPolicy
+
+if TYPE_CHECKING:
+    from ..users import User
 
 __all__ = ["TokenService", "half_hash", "new_secret"]
-
-# JOSE header parameters this provider understands; a token naming any other
-# in "crit" must be rejected (RFC 7515 §4.1.11, RFC 8725 §3.1).
-_UNDERSTOOD_CRIT: frozenset[str] = frozenset()
 
 
 def new_secret(nbytes: int = 32) -> str:
@@ -55,12 +57,14 @@ class TokenService:
         clock: ClockLike,
         store: Store,
         config: TokenConfig,
+        claims: ClaimsPolicy = RFC9068,
     ) -> None:
         self._issuer = issuer
         self.keys = keys
         self.clock = clock
         self.store = store
         self.config = config
+        self.claims = claims
 
     def _sign(self, claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
         headers = {"kid": key.kid, "typ": typ} if key.kid else {"typ": typ}
@@ -106,8 +110,14 @@ class TokenService:
         alg: str | None = None,
         not_before: int | None = None,
         kid: str | None = None,
+        constraint: SenderConstraint = BEARER,
+        user: User | None = None,
     ) -> tuple[str, AccessRecord]:
-        """A new access token (RFC 9068 §2.2 claims when it is a JWT), recorded."""
+        """A new access token (RFC 9068 §2.2 claims when it is a JWT), recorded.
+
+        ``constraint`` binds it (``cnf``, RFC 7800); the claims policy has the
+        last word on its claims.
+        """
         now = self.clock.now()
         iat = int(now)
         lifetime = self.config.access_token_ttl if expires_in is None else expires_in
@@ -130,6 +140,8 @@ class TokenService:
             del claims["aud"]
         if not_before is not None:
             claims["nbf"] = iat + not_before
+        constraint.confirm(claims)
+        claims = self.claims.access_token(claims, ClaimsContext(client_id, sub, scope, user))
         if opaque is None:
             opaque = self.config.access_token_format == "opaque"
         token = new_secret() if opaque else self._sign(claims, self._key(alg, kid), "at+jwt")
@@ -145,6 +157,7 @@ class TokenService:
             username=username,
             opaque=token if opaque else None,
             claims=claims,
+            token_type=constraint.token_type,
         )
         self.store.put_access(record, now)
         return token, record
@@ -163,6 +176,7 @@ class TokenService:
         claims: Mapping[str, Any] | None = None,
         expires_in: int | None = None,
         alg: str | None = None,
+        user: User | None = None,
     ) -> str:
         """An ID token (OIDC Core §2): ``nonce`` only when one was sent, hashes of siblings.
 
@@ -189,6 +203,7 @@ class TokenService:
             body["at_hash"] = half_hash(access_token, key.alg)
         if code:
             body["c_hash"] = half_hash(code, key.alg)
+        body = self.claims.id_token(body, ClaimsContext(client_id, sub, (), user))
         return self._sign(body, key, "JWT")
 
     def refresh_token(
@@ -257,51 +272,34 @@ class TokenService:
         ``kid`` is verified with the secret of the client it is for: an ID
         token keyed as OIDC Core §10.1 says.
         """
-        import jwt
-
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidToken("the token is not a well-formed JWT") from None
-        kid = header.get("kid")
-        alg = header.get("alg")
-        crit = header.get("crit")
-        if crit is not None and (not isinstance(crit, list) or set(crit) - _UNDERSTOOD_CRIT):
-            raise InvalidToken(
-                "the token has critical header parameters this server does not understand"
-            )
-        if alg == "HS256" and kid is None and client_secret is not None:
-            verify_key: Any = _client_secret_key(token, client_secret)
-        else:
-            if not isinstance(kid, str) or not isinstance(alg, str):
-                raise InvalidToken("the token header lacks kid or alg")
-            key = self.keys.get(kid)
-            if key is None or key.alg != alg:
-                raise InvalidToken("the token is not signed by a key of this issuer")
-            verify_key = key.verify_key
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                verify_key,
-                algorithms=[alg],
-                issuer=self._issuer(),
-                audience=audience,
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                    "verify_aud": audience is not None,
-                    "require": ["iss", "exp", "iat"],
-                },
-            )
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"the token is invalid: {exc}") from None
+        resolve = self._resolver(client_secret)
+        claims = jose.verify(
+            token, resolve, algorithms=SIGNING_ALGS, issuer=self._issuer(), audience=audience
+        )
         exp = claims["exp"]
         if isinstance(exp, bool) or not isinstance(exp, int | float):
             raise InvalidToken("exp is not a number")
         if verify_exp and exp <= self.clock.now():
             raise InvalidToken("the token has expired")
         return claims
+
+    def _resolver(self, client_secret: Callable[[str], str | None] | None) -> jose.KeyResolver:
+        """The provider's published keys by ``kid``; with ``client_secret``, an HS256
+        ID token without ``kid`` is keyed with its client's secret (OIDC Core §10.1).
+        """
+
+        def resolve(header: Mapping[str, Any], token: str) -> Any:
+            kid, alg = header.get("kid"), header.get("alg")
+            if alg == "HS256" and kid is None and client_secret is not None:
+                return _client_secret_key(token, client_secret)
+            if not isinstance(kid, str):
+                raise InvalidToken("the token header lacks kid or alg")
+            key = self.keys.get(kid)
+            if key is None or key.alg != alg:
+                raise InvalidToken("the token is not signed by a key of this issuer")
+            return key.verify_key
+
+        return resolve
 
     def _verify_jwt_access_token(self, token: str) -> AccessRecord:
         if token.count(".") != 2:
@@ -320,12 +318,7 @@ class TokenService:
 
 
 def _client_secret_key(token: str, client_secret: Callable[[str], str | None]) -> bytes:
-    import jwt
-
-    try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise InvalidToken("the token is not a well-formed JWT") from None
+    unverified = jose.unverified_claims(token)
     aud = unverified.get("aud")
     client_id = unverified.get("azp") or (aud[0] if isinstance(aud, list) and aud else aud)
     secret = client_secret(client_id) if isinstance(client_id, str) else None

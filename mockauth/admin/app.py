@@ -1,0 +1,103 @@
+"""The admin API application: guards, routing, and the start-up state reset goes back to."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from .access import ADMIN_PREFIX, TOKEN_HEADER, check_token, is_loopback
+from .context import Context
+from .errors import AdminError, bad
+from .inputs import _fields
+from .route import Route, match, segments_of
+from .routes import _EMPTY, ROUTES
+
+if TYPE_CHECKING:
+    from ..http import Request, Response
+    from ..provider import Provider, Snapshot
+    from ..server import Dispatcher
+
+__all__ = ["Admin"]
+
+
+class Admin:
+    """The admin API of one server; :class:`~mockauth.server.Dispatcher` hands it
+    every request under ``/_mockauth``.
+    """
+
+    prefix = ADMIN_PREFIX
+
+    def __init__(self, token: str) -> None:
+        self.token = check_token(token)
+        self._token = token.encode("ascii")
+        self._lock = threading.Lock()
+        self._snapshots: weakref.WeakKeyDictionary[Provider, Snapshot] = weakref.WeakKeyDictionary()
+
+    def remember(self, provider: Provider) -> None:
+        """Note the provider's state as its start-up state, the first time it is seen."""
+        with self._lock:
+            if provider not in self._snapshots:
+                self._snapshots[provider] = provider.snapshot()
+
+    def reset(self, provider: Provider) -> None:
+        """Put ``provider`` back to the state :meth:`remember` noted."""
+        self.remember(provider)
+        with self._lock:
+            snapshot = self._snapshots[provider]
+        provider.restore(snapshot)
+
+    def _authorize(self, request: Request, route: Route | None) -> None:
+        if not is_loopback(request.remote_addr):
+            raise AdminError(403, "forbidden", "the admin API answers loopback clients only")
+        if route is not None and not route.auth:
+            return
+        sent = request.headers.get(TOKEN_HEADER)
+        if sent is None:
+            raise AdminError(
+                401,
+                "unauthorized",
+                f"send the admin token (printed at start-up) in {TOKEN_HEADER}",
+                TOKEN_HEADER,
+                {"WWW-Authenticate": 'MockauthAdmin realm="mockauth-admin"'},
+            )
+        if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), self._token):
+            raise AdminError(403, "forbidden", "wrong admin token", TOKEN_HEADER)
+
+    def handle(self, request: Request, dispatcher: Dispatcher) -> Response:
+        """Answer one request under ``/_mockauth``."""
+        try:
+            return self._handle(request, dispatcher)
+        except AdminError as exc:
+            return exc.response()
+        except RecursionError:
+            return bad(None, "the input is nested too deeply").response()
+
+    def _handle(self, request: Request, dispatcher: Dispatcher) -> Response:
+        segments = segments_of(request)
+        method = "GET" if request.method == "HEAD" else request.method
+        found: list[tuple[Route, dict[str, str]]] = []
+        for route in ROUTES:
+            params = match(route, segments)
+            if params is not None:
+                found.append((route, params))
+        chosen = next(((r, p) for r, p in found if r.method == method), None)
+        self._authorize(request, chosen[0] if chosen else None)
+        if chosen is None:
+            if not found:
+                raise AdminError(404, "no_route", f"no admin route {request.path}")
+            allowed = sorted({r.method for r, _ in found})
+            raise AdminError(
+                405,
+                "method_not_allowed",
+                f"use {' or '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        route, params = chosen
+        ctx = Context(self, dispatcher, request, params, route)
+        if not route.query:
+            ctx.query()  # rejects any query parameter
+        if route.body is _EMPTY:
+            _fields(ctx.body(), {})  # no members, but a bad body is still reported
+        return route.handler(ctx)

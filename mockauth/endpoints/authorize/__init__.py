@@ -1,0 +1,68 @@
+"""The authorization endpoint (RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2).
+
+The request is validated into an :class:`~.request.AuthorizationRequest`,
+the :class:`~.interaction.Authenticator` decides who approves it (at once,
+without a login page), and :mod:`.respond` sends the code back. Errors about
+the client or the redirect URI are shown as a page and never redirected
+(RFC 6749 §4.1.2.1); every other error goes back to the client with
+``state`` and ``iss`` (RFC 9207).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...errors import ErrorStyle
+from .. import Endpoint, register_endpoint
+from .interaction import AUTO_APPROVE, Approved, Authenticator
+from .request import authorization_params, client_and_redirect, validate
+from .respond import PAGE_TITLE, approve, error_redirect
+
+if TYPE_CHECKING:
+    from ...http import Request, Response
+    from ...services import Services
+
+__all__ = ["ENDPOINT", "handle"]
+
+
+def handle(s: Services, request: Request, authenticator: Authenticator = AUTO_APPROVE) -> Response:
+    params = authorization_params(request)
+    areq = validate(s, params, client_and_redirect(s, params))
+    outcome = authenticator.authenticate(s, request, areq)
+    if not isinstance(outcome, Approved):
+        return outcome  # a page: the authenticator resumes the request later
+    return approve(s, areq, outcome)
+
+
+ENDPOINT = register_endpoint(
+    Endpoint(
+        "authorize",
+        "/authorize",
+        ("GET", "POST"),
+        handle,
+        "authorization_endpoint",
+        errors=ErrorStyle.REDIRECT,
+        cors=False,  # a browser navigates here; scripts have no business calling it
+        redirect=error_redirect,
+        page_title=PAGE_TITLE,
+        # RFC 6749 §4.1.2.1, RFC 8707 §2, OIDC Core §3.1.2.6.
+        error_codes=frozenset(
+            {
+                "unauthorized_client",
+                "access_denied",
+                "unsupported_response_type",
+                "invalid_scope",
+                "invalid_target",
+                "interaction_required",
+                "login_required",
+                "account_selection_required",
+                "consent_required",
+                "invalid_request_uri",
+                "invalid_request_object",
+                "request_not_supported",
+                "request_uri_not_supported",
+                "registration_not_supported",
+            }
+        ),
+    )
+)

@@ -1,0 +1,68 @@
+"""What several grants check the same way: scope, audience, grant ids."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import InvalidScope, InvalidTarget
+
+if TYPE_CHECKING:
+    from ..clients import Client
+    from ..http import Params
+
+__all__ = ["check_scope", "new_grant_id", "parse_scope", "resolve_audience"]
+
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+
+def parse_scope(value: str | None) -> tuple[str, ...]:
+    """Split a ``scope`` parameter into tokens, in order, without repeats (RFC 6749 §3.3)."""
+    if not value:
+        return ()
+    tokens: list[str] = []
+    for token in value.split(" "):
+        if not token:
+            continue
+        if not _SCOPE_TOKEN.match(token):
+            raise InvalidScope("scope contains characters RFC 6749 §3.3 does not allow")
+        if token not in tokens:
+            tokens.append(token)
+    return tuple(tokens)
+
+
+def check_scope(client: Client, scope: tuple[str, ...]) -> None:
+    """``invalid_scope`` when ``scope`` asks for more than the client's registered
+    ``scope`` (RFC 7591 §2) allows.
+    """
+    if not client.scopes_allowed(scope):
+        extra = sorted(set(scope) - (client.allowed_scopes or set()))
+        raise InvalidScope(f"scope not allowed for this client: {' '.join(extra)}")
+
+
+def resolve_audience(client: Client, params: Params) -> tuple[str, ...]:
+    """The access token audience: ``resource`` (RFC 8707) or ``audience`` if sent,
+    else the client's registered audience, else the client id.
+    """
+    resources = params.getlist("resource")
+    for resource in resources:
+        try:
+            parts = urlsplit(resource)
+        except ValueError:  # "http://[x"
+            raise InvalidTarget("resource is not a URI (RFC 8707 §2)") from None
+        if not parts.scheme or parts.fragment or "#" in resource:
+            raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 §2)")
+    requested = tuple(resources) or tuple((params.get("audience") or "").split())
+    if requested:
+        if client.audience and not set(requested) <= set(client.audience):
+            raise InvalidTarget("audience not registered for this client")
+        return requested
+    return client.audience or (client.client_id,)
+
+
+def new_grant_id() -> str:
+    """A fresh id for a grant: the family of tokens one authorization produced."""
+    return uuid.uuid4().hex

@@ -1,0 +1,201 @@
+"""Verifying JWTs: the one place a signature, its algorithm and its header are judged.
+
+The provider's own tokens (``id_token_hint``, access tokens presented back)
+are verified here against the provider's keys; JWTs signed by a *client* —
+client assertions (RFC 7523 §3), JWT bearer grants (RFC 7523 §2.1), DPoP
+proofs (RFC 9449 §4.3) — against the client's registered ``jwks`` or its
+secret, with ``jti`` replay caught through the store. RFC 8725 throughout: an
+allow-list of algorithms (never ``none``), the key's own algorithm, no unknown
+``crit``; time is judged by the provider clock, not by PyJWT's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidToken, OAuthError
+
+if TYPE_CHECKING:
+    from .clients import Client
+    from .store import Store
+
+__all__ = [
+    "ASYMMETRIC_ALGS",
+    "KeyResolver",
+    "check_times",
+    "client_key_resolver",
+    "header_of",
+    "verify",
+    "verify_client_jwt",
+]
+
+#: JOSE header parameters understood here; a JWT naming any other in ``crit``
+#: is rejected (RFC 7515 §4.1.11, RFC 8725 §3.1).
+UNDERSTOOD_CRIT: frozenset[str] = frozenset()
+#: Algorithms a client may sign with its own key (RFC 7518 §3.1).
+ASYMMETRIC_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                   "ES512", "EdDSA")  # fmt: skip
+SYMMETRIC_ALGS = ("HS256", "HS384", "HS512")
+
+#: ``resolve(header, token) -> verification key``; raises the caller's error.
+KeyResolver = Callable[[Mapping[str, Any], str], Any]
+
+
+def header_of(token: str, error: type[OAuthError] = InvalidToken) -> dict[str, Any]:
+    """The JOSE header of a compact JWS, unverified (to choose the key)."""
+    import jwt
+
+    try:
+        header: dict[str, Any] = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise error("the token is not a well-formed JWT") from None
+    return header
+
+
+def unverified_claims(token: str, error: type[OAuthError] = InvalidToken) -> dict[str, Any]:
+    """The payload of a compact JWS, unverified (to find whose key signed it)."""
+    import jwt
+
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise error("the token is not a well-formed JWT") from None
+    return claims
+
+
+def verify(
+    token: str,
+    resolve: KeyResolver,
+    *,
+    algorithms: Collection[str],
+    issuer: str | None = None,
+    audience: str | Sequence[str] | None = None,
+    require: Sequence[str] = ("iss", "exp", "iat"),
+    typ: str | None = None,
+    error: type[OAuthError] = InvalidToken,
+) -> dict[str, Any]:
+    """The claims of ``token`` once its signature, header and (if given) ``iss``
+    and ``aud`` check out; times are left to :func:`check_times`.
+    """
+    import jwt
+
+    header = header_of(token, error)
+    alg = header.get("alg")
+    crit = header.get("crit")
+    if crit is not None and (not isinstance(crit, list) or set(crit) - UNDERSTOOD_CRIT):
+        raise error("the token has critical header parameters this server does not understand")
+    if not isinstance(alg, str) or alg == "none" or alg not in algorithms:
+        raise error(f"the token's alg {str(alg)[:20]!r} is not accepted here")
+    if typ is not None and str(header.get("typ", "")).lower() != typ.lower():
+        raise error(f"the token's typ must be {typ!r}")
+    key = resolve(header, token)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            issuer=issuer,
+            audience=audience,
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": audience is not None,
+                "verify_iss": issuer is not None,
+                "require": list(require),
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise error(f"the token is invalid: {exc}") from None
+    return claims
+
+
+def check_times(
+    claims: Mapping[str, Any],
+    now: float,
+    *,
+    leeway: float = 0,
+    error: type[OAuthError] = InvalidToken,
+) -> None:
+    """``exp`` must be a number still in the future, ``nbf`` (if any) in the past,
+    judged by ``now`` (the provider clock).
+    """
+    exp = claims.get("exp")
+    if "exp" in claims:
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise error("exp is not a number")
+        if exp + leeway <= now:
+            raise error("the token has expired")
+    nbf = claims.get("nbf")
+    if nbf is not None and (
+        isinstance(nbf, bool) or not isinstance(nbf, int | float) or nbf - leeway > now
+    ):
+        raise error("the token is not valid yet (nbf)")
+
+
+def client_key_resolver(client: Client, error: type[OAuthError] = InvalidToken) -> KeyResolver:
+    """Keys of ``client``: its registered ``jwks`` (RFC 7591 §2) by ``kid`` (the
+    only key when there is one and no ``kid``), or its secret for HS* (RFC 7523 §3,
+    ``client_secret_jwt``).
+    """
+
+    def resolve(header: Mapping[str, Any], token: str) -> Any:
+        import jwt
+
+        alg = header.get("alg")
+        if alg in SYMMETRIC_ALGS:
+            if not client.client_secret:
+                raise error("the client has no secret to verify an HMAC-signed token")
+            return client.client_secret.encode()
+        keys = [k for k in (client.jwks or {}).get("keys", []) if isinstance(k, Mapping)]
+        if not keys:
+            raise error("the client has registered no jwks to verify the token with")
+        kid = header.get("kid")
+        chosen = [k for k in keys if kid is not None and k.get("kid") == kid]
+        if not chosen and kid is None and len(keys) == 1:
+            chosen = keys
+        if not chosen:
+            raise error(f"no key of the client has kid {str(kid)[:40]!r}")
+        try:
+            return jwt.PyJWK(dict(chosen[0]), algorithm=str(alg)).key
+        except jwt.PyJWTError as exc:
+            raise error(f"the client's key cannot verify {alg}: {exc}") from None
+
+    return resolve
+
+
+def verify_client_jwt(
+    token: str,
+    client: Client,
+    *,
+    audience: str | Sequence[str],
+    now: float,
+    store: Store | None = None,
+    algorithms: Collection[str] = ASYMMETRIC_ALGS + SYMMETRIC_ALGS,
+    require: Sequence[str] = ("iss", "sub", "aud", "exp", "jti"),
+    leeway: float = 0,
+    error: type[OAuthError] = InvalidToken,
+) -> dict[str, Any]:
+    """A JWT signed by ``client`` (RFC 7523 §3): signature by the client's key,
+    ``aud`` naming this provider, a live ``exp``, and — with a ``store`` — a
+    ``jti`` not seen before for this client.
+    """
+    claims = verify(
+        token,
+        client_key_resolver(client, error),
+        algorithms=algorithms,
+        audience=audience,
+        require=require,
+        error=error,
+    )
+    check_times(claims, now, leeway=leeway, error=error)
+    if store is not None and "jti" in claims:
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti:
+            raise error("jti must be a non-empty string")
+        exp = claims.get("exp")
+        until = float(exp) if isinstance(exp, int | float) else now + 3600
+        if not store.first_use(f"{client.client_id}\x00{jti}", until, now):
+            raise error("the token's jti was used before (replay)")
+    return claims

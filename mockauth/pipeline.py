@@ -1,0 +1,227 @@
+"""One request through one issuer: route, preflight or 405, journal, scenario
+rules, the endpoint, the error rendered in the endpoint's style, CORS.
+
+Everything that can go wrong becomes a spec-shaped response here: an
+:class:`~mockauth.errors.OAuthError` raised by an endpoint or a fault is
+rendered once (:func:`mockauth.errors.render`) and recorded in the journal as
+raised; an unexpected exception is a ``server_error`` and is kept for
+:meth:`Pipeline.raise_errors`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .endpoints import Endpoint, endpoints
+from .errors import (
+    ErrorStyle,
+    InvalidRequest,
+    NotFound,
+    OAuthError,
+    ServerError,
+    ServerThreadError,
+    render,
+)
+from .faults.base import ConnectionDropped, FaultContext
+from .http import Request, Response
+from .http.router import Router
+from .journal import Call, Journal, error_of, new_call, request_params
+from .registry import ENDPOINTS
+from .scenarios.rules import RuleSet
+
+if TYPE_CHECKING:
+    from .faults.base import Fault
+    from .scenarios.rules import Rule
+    from .services import Services
+
+__all__ = ["CORS_ALLOW_HEADERS", "Interceptor", "Pipeline"]
+
+#: A hook that may answer a request instead of its endpoint.
+Interceptor = Callable[[str, Request], Response | None]
+
+#: Request headers browser clients may send cross-origin (DPoP: RFC 9449 §4.1).
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, DPoP"
+
+_ROUTERS: dict[tuple[str, int], Router[Endpoint]] = {}
+
+
+def router_for(issuer_path: str) -> Router[Endpoint]:
+    """Every registered endpoint under ``issuer_path``, plus the root-level
+    well-known documents (RFC 8414 §3.1: ``/.well-known/<name><issuer path>``).
+    """
+    key = (issuer_path, ENDPOINTS.version)
+    router = _ROUTERS.get(key)
+    if router is None:
+        router = Router()
+        for ep in endpoints():
+            for route in ep.routes:
+                router.add(issuer_path + route, ep)
+        for ep in endpoints():
+            if ep.root_well_known:
+                router.add(f"/.well-known/{ep.root_well_known}{issuer_path}", ep)
+        _ROUTERS[key] = router
+    return router
+
+
+class Pipeline:
+    """The request path of one provider."""
+
+    def __init__(self, services: Services, journal: Journal, rules: RuleSet) -> None:
+        self.services = services
+        self.journal = journal
+        self.rules = rules
+        self.errors: list[BaseException] = []
+        self.interceptors: list[Interceptor] = []
+
+    # --- the request path ---------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Answer one request. Every failure becomes a spec-shaped response."""
+        found = router_for(self.services.issuer_path).match(request.path)
+        if found is None:
+            return self.not_found(request)
+        endpoint, _ = found
+        method = request.method
+        if method == "OPTIONS":
+            return _preflight(endpoint)
+        if method not in endpoint.methods:
+            error = InvalidRequest(
+                f"use {' or '.join(endpoint.methods)}",
+                status_code=405,
+                headers={"Allow": ", ".join(endpoint.methods)},
+            )
+            response = render(error, ErrorStyle.JSON)
+            self._record(endpoint.name, request, response, error)
+            return _cors(response)
+        rule: Rule | None = None
+        call: Call | None = None
+        raised: OAuthError | None = None
+        try:
+            # No rules, no extra work: the plain path stays as fast.
+            picked = self._pick(endpoint, request) if self.rules else None
+            if picked is None:
+                response, raised = self._real(endpoint, request)
+            else:
+                rule, fault, ctx, call, real_error = picked
+                call.rule = rule
+                self.journal.record(call)  # at once: a delayed call is visible while it waits
+                try:
+                    response = fault.respond(ctx)
+                except OAuthError as exc:  # a scripted error, in the endpoint's own style
+                    response, raised = self._render(endpoint, request, exc), exc
+                else:
+                    if ctx.real_answered is response:
+                        raised = real_error[0]
+        except ConnectionDropped:
+            self._record(endpoint.name, request, None, None, rule, call)
+            raise
+        except Exception as exc:  # a fault that failed
+            self.errors.append(exc)
+            raised = ServerError(f"{type(exc).__name__} in mockauth")
+            response = render(raised, ErrorStyle.JSON)
+        self._record(endpoint.name, request, response, raised, rule, call)
+        if endpoint.cors:
+            _cors(response)
+        return response
+
+    def not_found(self, request: Request) -> Response:
+        """404 for a path no endpoint serves, journaled, naming the nearest route."""
+        nearest = router_for(self.services.issuer_path).nearest(request.path)
+        hint = f"; did you mean {nearest}?" if nearest else ""
+        error = NotFound(f"no endpoint at {request.path[:200]}{hint}")
+        response = render(error, ErrorStyle.JSON)
+        self._record(None, request, response, error)
+        return response
+
+    def _pick(
+        self, endpoint: Endpoint, request: Request
+    ) -> tuple[Rule, Fault, FaultContext, Call, list[OAuthError | None]] | None:
+        """The rule that scripts this request, its outcome, the context and the call."""
+        raw = request_params(request)
+        call = new_call(endpoint.name, request, raw, self.services.clock.now())
+        picked = self.rules.pick(call, raw)
+        if picked is None:
+            return None
+        rule, fault = picked
+        real_error: list[OAuthError | None] = [None]
+
+        def real() -> Response:
+            response, real_error[0] = self._real(endpoint, request)
+            return response
+
+        ctx = FaultContext(self.services, endpoint.name, endpoint.errors, request, raw, real)
+        return rule, fault, ctx, call, real_error
+
+    def _real(self, endpoint: Endpoint, request: Request) -> tuple[Response, OAuthError | None]:
+        """The provider's own answer, and the error it raised (if any)."""
+        try:
+            for hook in self.interceptors:
+                answer = hook(endpoint.name, request)
+                if answer is not None:
+                    return answer, None
+            return endpoint.handler(self.services, request), None
+        except OAuthError as exc:
+            return self._render(endpoint, request, exc), exc
+        except ConnectionDropped:
+            raise
+        except Exception as exc:
+            self.errors.append(exc)
+            error = ServerError(f"{type(exc).__name__} in mockauth")
+            return render(error, ErrorStyle.JSON), error
+
+    def _render(self, endpoint: Endpoint, request: Request, error: OAuthError) -> Response:
+        redirect = endpoint.redirect
+        return render(
+            error,
+            endpoint.errors,
+            redirect=(lambda e: redirect(self.services, request, e)) if redirect else None,
+            title=endpoint.page_title,
+        )
+
+    def _record(
+        self,
+        name: str | None,
+        request: Request,
+        response: Response | None,
+        raised: OAuthError | None,
+        rule: Rule | None = None,
+        call: Call | None = None,
+    ) -> None:
+        """Journal a request, or complete the entry a scripted request already has."""
+        if call is None:
+            call = new_call(name, request, None, self.services.clock.now())
+            call.rule = rule
+            self.journal.record(call)
+        if response is not None:
+            call.status = response.status_code
+            if raised is not None:
+                call.error = raised.error
+            elif rule is not None:  # a scripted body: what it says is all there is
+                call.error = error_of(response)
+
+    # --- unexpected errors --------------------------------------------------
+    def raise_errors(self) -> None:
+        """Re-raise, in the caller's thread, the first unexpected error a request hit."""
+        if self.errors:
+            first = self.errors[0]
+            self.errors.clear()
+            raise ServerThreadError(
+                "the provider failed while handling a request:\n"
+                + "".join(traceback.format_exception(first))
+            ) from first
+
+
+def _cors(response: Response) -> Response:
+    # Browser-based clients (SPAs under test) call these endpoints cross-origin.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _preflight(endpoint: Endpoint) -> Response:
+    response = Response("", status=204)
+    response.headers["Allow"] = ", ".join((*endpoint.methods, "OPTIONS"))
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(endpoint.methods)
+    response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+    response.headers["Access-Control-Max-Age"] = "600"
+    return _cors(response)

@@ -1,0 +1,41 @@
+"""Scenario rules: a matcher, a lifetime and a fault.
+
+:mod:`.match` (which requests), :mod:`.rules` (rules and rule sets, rules
+from plain data), :mod:`.easy` (the one-line ``provider.fail()`` form),
+:mod:`.files` (scenario files and the built-in library, loaded by name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import ENDPOINTS
+from .easy import FailSpec, rule_for
+from .files import ClockSettings, Scenario, library, load_scenario
+from .match import Match
+from .rules import Rule, RuleSet, UnusedRuleError, rule_from_mapping, rule_keys
+
+__all__ = [
+    "ENDPOINT_NAMES",
+    "ClockSettings",
+    "FailSpec",
+    "Match",
+    "Rule",
+    "RuleSet",
+    "Scenario",
+    "UnusedRuleError",
+    "library",
+    "load_scenario",
+    "rule_for",
+    "rule_from_mapping",
+    "rule_keys",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Read off the registries when asked, so endpoints registered later count too.
+    if name == "ENDPOINT_NAMES":
+        return ENDPOINTS.names()
+    if name == "RULE_KEYS":
+        return rule_keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,105 @@
+"""``Services``: the narrow set of collaborators every handler, grant, auth
+method and fault works with.
+
+A handler gets this, never the :class:`~mockauth.Provider`: the config, the
+clock, the keys, the token service, the store, the client registry, the user
+directory and the issuer's URLs. It imports no provider, endpoint or fault,
+so any of them can be built and tested from a ``Services`` alone.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from .clients import ClientRegistry
+from .clock import Clock, ClockLike
+from .config import ProviderConfig
+from .errors import MockauthError
+from .keys import KeySet
+from .registry import ENDPOINTS
+from .store import Store
+from .tokens.claims import RFC9068, ClaimsPolicy
+from .tokens.service import TokenService
+from .users import UserDirectory
+
+__all__ = ["UNSERVED_BASE_URL", "Services"]
+
+#: The base URL of a provider that is not served (RFC 2606 reserves ``.test``).
+UNSERVED_BASE_URL = "http://mockauth.test"
+
+
+class Services:
+    """The collaborators of one issuer."""
+
+    session_cookie = "mockauth_session"
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        clock: ClockLike | None = None,
+        claims: ClaimsPolicy = RFC9068,
+    ) -> None:
+        self.config = config
+        self.clock: Any = clock if clock is not None else Clock()
+        self.keys = KeySet(config.tokens.signing_alg)
+        self.store = Store()
+        self.base_url = UNSERVED_BASE_URL
+        self._rng: random.Random | None = None
+        self.clients = ClientRegistry(self.rng, lenient=config.lenient_clients)
+        self.users = UserDirectory(config.seed, config.default_user)
+        self.claims = claims
+        self.tokens = TokenService(
+            issuer=lambda: self.issuer,
+            keys=self.keys,
+            clock=self.clock,
+            store=self.store,
+            config=config.tokens,
+            claims=claims,
+        )
+
+    def rng(self) -> random.Random:
+        """The seeded random source for generated client ids and secrets."""
+        if self._rng is None:
+            self._rng = random.Random(self.config.seed)  # noqa: S311 - deterministic on purpose
+        return self._rng
+
+    @property
+    def issuer_path(self) -> str:
+        """The path the issuer is served under: ``/`` + ``issuer_id`` (segments allowed)."""
+        return "/" + self.config.issuer_id
+
+    @property
+    def issuer(self) -> str:
+        """The issuer URL exactly as in metadata and every token's ``iss``."""
+        return self.config.issuer or f"{self.base_url}{self.issuer_path}"
+
+    @property
+    def cookie_path(self) -> str:
+        return self.issuer_path
+
+    def url_for(self, name: str) -> str:
+        """The URL of a registered endpoint by name."""
+        endpoint = ENDPOINTS.get(name)
+        if endpoint is None:
+            known = ", ".join(ENDPOINTS.names())
+            raise MockauthError(f"no endpoint named {name!r}; known: {known}")
+        return self.issuer + endpoint.route
+
+    def id_token_algs(self) -> list[str]:
+        """ID-token algorithms in use: the provider's, RS256 (OIDC Discovery §3
+        requires it) and any a client registered as ``id_token_signed_response_alg``.
+        """
+        registered = [c.id_token_signed_response_alg for c in self.clients.all()]
+        algs = [self.keys.default_alg, "RS256", *(a for a in registered if a)]
+        return list(dict.fromkeys(algs))
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public JWK Set (RFC 7517 §5): a key for every asymmetric algorithm
+        tokens may be signed with.
+        """
+        for alg in self.id_token_algs():
+            if alg != "HS256":
+                self.keys.active(alg)
+        return self.keys.jwks()

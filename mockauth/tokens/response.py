@@ -1,0 +1,137 @@
+"""The token response (RFC 6749 §5.1, OIDC Core §3.1.3.3) built from what a grant decided.
+
+A grant says who gets tokens, for which client, scope and audience (a
+:class:`TokenGrant`); :func:`issue` mints the access token (bound by a
+:class:`~mockauth.tokens.binding.SenderConstraint`), a refresh token and an
+ID token where they apply, and returns a :class:`TokenResponse`. Token
+exchange (RFC 8693) sets ``issued_token_type``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..users import claims_for_scopes
+from .binding import BEARER, SenderConstraint
+
+if TYPE_CHECKING:
+    from ..clients import Client
+    from ..services import Services
+    from ..store import RefreshRecord
+
+__all__ = ["TokenGrant", "TokenResponse", "issue"]
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a grant decided: tokens for ``sub`` through ``client``.
+
+    ``user_bound`` grants (a user authorized them) get a refresh token and, with
+    ``openid``, an ID token; ``refresh`` is the refresh token being redeemed.
+    """
+
+    client: Client
+    sub: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    grant_id: str
+    auth_time: int | None
+    user_bound: bool
+    nonce: str | None = None
+    sid: str | None = None
+    refresh: RefreshRecord | None = None
+    #: RFC 8693 §2.2.1: the type of the token issued, for token exchange.
+    issued_token_type: str | None = None
+
+
+@dataclass
+class TokenResponse:
+    """The members of a successful token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: tuple[str, ...] = ()
+    refresh_token: str | None = None
+    id_token: str | None = None
+    issued_token_type: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+        }
+        if self.issued_token_type:
+            body["issued_token_type"] = self.issued_token_type
+        if self.scope:
+            body["scope"] = " ".join(self.scope)
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        if self.id_token:
+            body["id_token"] = self.id_token
+        body.update(self.extra)
+        return body
+
+
+def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER) -> TokenResponse:
+    """Mint the tokens ``grant`` earns. Without rotation, a redeemed refresh
+    token is handed back unchanged (RFC 6749 §6).
+    """
+    client = grant.client
+    user = s.users.find(grant.sub) if grant.user_bound else None
+    access_token, record = s.tokens.access_token(
+        client_id=client.client_id,
+        sub=grant.sub,
+        scope=grant.scope,
+        audience=grant.audience,
+        grant_id=grant.grant_id,
+        auth_time=grant.auth_time,
+        username=user.username if user else None,
+        extra_claims=dict(client.extra_claims),
+        constraint=constraint,
+        user=user,
+    )
+    response = TokenResponse(
+        access_token=access_token,
+        token_type=constraint.token_type,
+        expires_in=int(record.expires_at - record.issued_at),
+        scope=grant.scope,
+        issued_token_type=grant.issued_token_type,
+    )
+    settings = s.config.tokens
+    if grant.user_bound and settings.issue_refresh_tokens and client.allows_grant("refresh_token"):
+        refresh = grant.refresh
+        if refresh is not None and not settings.rotate_refresh_tokens:
+            response.refresh_token = refresh.token
+        else:
+            # RFC 6749 §6: a rotated refresh token keeps the original grant's scope.
+            original = refresh.scope if refresh is not None else grant.scope
+            new = s.tokens.refresh_token(
+                grant_id=grant.grant_id,
+                client_id=client.client_id,
+                sub=grant.sub,
+                scope=original,
+                auth_time=grant.auth_time,
+                audience=grant.audience,
+                sid=grant.sid,
+            )
+            response.refresh_token = new.token
+    if grant.user_bound and "openid" in grant.scope:
+        claims = claims_for_scopes(user, grant.sub, grant.scope)
+        claims.pop("sub")
+        response.id_token = s.tokens.id_token(
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            sub=grant.sub,
+            auth_time=grant.auth_time,
+            alg=client.id_token_signed_response_alg,
+            nonce=grant.nonce,
+            access_token=access_token,
+            sid=grant.sid,
+            claims=claims,
+            user=user,
+        )
+    return response

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
+from ._check import is_loopback as _is_loopback
 from .config import ServerConfig, load_config
 from .errors import ConfigError, MockauthError
 
@@ -48,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="address to bind (default 127.0.0.1; anything wider is warned about)",
     )
-    serve.add_argument("--port", type=int, default=None, help="port (default 8080; 0 = any free)")
+    serve.add_argument(
+        "--port", type=_port, default=None, help="port (default 8080; 0 = any free)"
+    )
     serve.add_argument(
         "--config",
         metavar="FILE",
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         action="append",
         default=[],
-        help="scenario file applied to every issuer (repeatable)",
+        help="scenario applied to every issuer: a library name (flaky-token-endpoint) "
+        "or a file (repeatable)",
     )
     serve.add_argument(
         "--seed", type=int, default=None, help="seed for generated users, ids and secrets"
@@ -67,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-url",
         metavar="URL",
+        type=_public_url,
         default=None,
         help="base URL clients reach the server at (e.g. http://mockauth:8080)",
     )
@@ -80,6 +85,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API")
     return parser
+
+
+def _port(value: str) -> int:
+    """A TCP port, 0 (any free port) to 65535."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (0-65535; 0 = any free)")
+    return int(text)
+
+
+def _public_url(value: str) -> str:
+    """An absolute http(s) URL without query or fragment (the issuer's base)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c <= " " for c in value)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an http(s) URL such as http://mockauth:8080"
+        )
+    return value.rstrip("/")
 
 
 def _admin_token(value: str) -> str:
@@ -96,15 +130,6 @@ def demo_config() -> ServerConfig:
     source = resources.files("mockauth").joinpath("data/demo.toml")
     with resources.as_file(source) as path:
         return load_config(path)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _banner(

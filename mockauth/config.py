@@ -56,7 +56,10 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 #: OIDC Core §5.1 claims a user may carry at the top level of its config.
 STANDARD_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
 
-_ISSUER_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+#: An issuer path: one or more segments of unreserved characters (RFC 3986 §2.3).
+_ISSUER_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+#: First segments the server root keeps for itself.
+_RESERVED_SEGMENTS = (".well-known", "_mockauth")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
 
 
@@ -68,6 +71,21 @@ def _check_uri(key: str, uri: str, *, allow_query: bool = True) -> None:
         raise ConfigError(key, f"{uri!r} must not contain a fragment (RFC 6749 §3.1.2)")
     if not allow_query and parts.query:
         raise ConfigError(key, f"{uri!r} must not contain a query")
+
+
+def _check_issuer_id(issuer_id: str) -> None:
+    """An issuer path such as ``default``, ``realms/test`` or ``tenant-1/v2.0``."""
+    segments = issuer_id.split("/")
+    if len(issuer_id) > 200 or not all(_ISSUER_SEGMENT.match(seg) for seg in segments):
+        raise ConfigError(
+            "issuer_id",
+            f"{issuer_id!r} must be segments of [A-Za-z0-9._~-]{{1,64}} joined by '/' "
+            "(like 'default' or 'realms/test')",
+        )
+    if any(seg in (".", "..") for seg in segments):
+        raise ConfigError("issuer_id", f"{issuer_id!r} must not hold '.' or '..' segments")
+    if segments[0] in _RESERVED_SEGMENTS:
+        raise ConfigError("issuer_id", f"{segments[0]!r} is kept for the server root")
 
 
 def _check_positive(key: str, value: int) -> None:
@@ -283,8 +301,7 @@ class ProviderConfig:
             raise ConfigError(
                 "tokens", "expected a TokenConfig; plain data goes through from_mapping()"
             )
-        if not _ISSUER_ID.match(self.issuer_id):
-            raise ConfigError("issuer_id", f"{self.issuer_id!r} must match [A-Za-z0-9._~-]{{1,64}}")
+        _check_issuer_id(self.issuer_id)
         if self.issuer is not None:
             _check_uri("issuer", self.issuer, allow_query=False)
             if urlsplit(self.issuer).scheme not in ("http", "https"):

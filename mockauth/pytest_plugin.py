@@ -9,7 +9,7 @@ test asks for the fixture, so the plugin costs nothing in other projects.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,8 @@ __all__ = ["mockauth", "mockauth_config", "mockauth_scenarios", "mockauth_server
 _MARKER = (
     "mockauth(config=None, /, *, scenarios=(), **fields): configure this test's mockauth "
     "provider; 'config' is a ProviderConfig or a config file path, fields are ProviderConfig "
-    "fields, 'scenarios' are scenario files (relative to the test file) or Scenario objects"
+    "fields, 'scenarios' are library scenario names, scenario files (relative to the test "
+    "file) or Scenario objects"
 )
 _REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -45,7 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="scenario file applied to every mockauth provider (repeatable)",
+        help="scenario applied to every mockauth provider: a library name or a file "
+        "(repeatable)",
     )
     parser.addini(
         "mockauth_scenarios", "scenario files applied to every mockauth provider", type="linelist"
@@ -86,19 +88,23 @@ def mockauth_server() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
-    """The config of the ``mockauth`` fixture; override it in a ``conftest.py``.
+def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig | Mapping[str, Any]:
+    """The config of the ``mockauth`` fixture; override it in a ``conftest.py``
+    (a :class:`~mockauth.ProviderConfig`, or a plain mapping of its fields).
 
-    By default: ``--mockauth-config FILE``, else the ``mockauth_config`` ini
-    value, else ``ProviderConfig()``.
+    By default: ``--mockauth-config FILE`` (relative to where pytest was
+    started, as pytest takes command-line paths), else the ``mockauth_config``
+    ini value (relative to the rootdir), else ``ProviderConfig()``.
     """
     from .errors import ConfigError
 
-    option = request.config.getoption("mockauth_config") or request.config.getini("mockauth_config")
+    option = request.config.getoption("mockauth_config")
+    base = request.config.invocation_params.dir
+    if not option:
+        option = request.config.getini("mockauth_config")
+        base = request.config.rootpath
     if option:
-        path = Path(option)
-        if not path.is_absolute():
-            path = request.config.rootpath / path
+        path = base / Path(option)  # an absolute path stays as it is
         try:
             return _load(path)
         except ConfigError as exc:
@@ -110,21 +116,27 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig:
 def mockauth_scenarios(request: pytest.FixtureRequest) -> list[str | Path | Scenario]:
     """Scenarios applied to every fresh ``mockauth`` provider, before the marker's.
 
-    File paths (relative to the rootdir) or :class:`~mockauth.Scenario` objects;
-    override it in a ``conftest.py``. By default: every ``--mockauth-scenario
-    FILE``, else the ``mockauth_scenarios`` ini lines, else none.
+    Library names (``"flaky-token-endpoint"``), file paths (relative to the
+    rootdir) or :class:`~mockauth.Scenario` objects; override it in a
+    ``conftest.py``. By default: every ``--mockauth-scenario NAME_OR_FILE``
+    (files relative to where pytest was started), else the
+    ``mockauth_scenarios`` ini lines, else none.
     """
-    given = request.config.getoption("mockauth_scenario") or request.config.getini(
-        "mockauth_scenarios"
-    )
-    return [Path(p) for p in given]
+    from .scenarios.files import is_library_name
+
+    given = request.config.getoption("mockauth_scenario")
+    base = request.config.invocation_params.dir
+    if not given:
+        given = request.config.getini("mockauth_scenarios")
+        base = request.config.rootpath
+    return [p if is_library_name(p) else base / p for p in given]
 
 
-_file_scenarios: dict[Path, Scenario] = {}
+_file_scenarios: dict[str | Path, Scenario] = {}
 
 
 def _scenarios(given: Any, base: Path, where: str) -> list[Scenario]:
-    from .scenarios.files import Scenario, load_scenario
+    from .scenarios.files import Scenario, is_library_name, load_scenario
 
     items = [given] if isinstance(given, str | Path | Scenario) else given
     if not isinstance(items, list | tuple):
@@ -134,7 +146,8 @@ def _scenarios(given: Any, base: Path, where: str) -> list[Scenario]:
         if isinstance(item, Scenario):
             found.append(item)
         elif isinstance(item, str | Path):
-            path = base / item  # an absolute item stays as it is
+            # A library name loads by name; a file is relative to base (absolute stays).
+            path = item if is_library_name(item) else base / item
             scenario = _file_scenarios.get(path)
             if scenario is None:
                 scenario = _file_scenarios[path] = load_scenario(path)
@@ -177,7 +190,7 @@ def _apply_marker(config: ProviderConfig, marker: pytest.Mark, base: Path) -> Pr
 def mockauth(
     request: pytest.FixtureRequest,
     mockauth_server: LiveServer,
-    mockauth_config: ProviderConfig,
+    mockauth_config: ProviderConfig | Mapping[str, Any],
     mockauth_scenarios: list[str | Path | Scenario],
 ) -> Iterator[Provider]:
     """A fresh :class:`~mockauth.Provider` for this test, already served on loopback.
@@ -188,10 +201,22 @@ def mockauth(
     Unexpected errors inside the provider, and strict scenario rules that were
     not used as expected, fail a passing test at teardown.
     """
+    from .config import ProviderConfig
     from .errors import ConfigError
     from .provider import Provider
 
-    config = mockauth_config
+    if isinstance(mockauth_config, ProviderConfig):
+        config = mockauth_config
+    elif isinstance(mockauth_config, Mapping):
+        try:
+            config = ProviderConfig.from_mapping(mockauth_config)
+        except ConfigError as exc:
+            raise pytest.fail.Exception(f"mockauth_config: {exc}", pytrace=False) from None
+    else:
+        raise pytest.fail.Exception(
+            f"mockauth_config: expected a ProviderConfig or a mapping, got {mockauth_config!r}",
+            pytrace=False,
+        )
     markers = list(request.node.iter_markers("mockauth"))
     try:
         scenarios = _scenarios(mockauth_scenarios, request.config.rootpath, "mockauth_scenarios")

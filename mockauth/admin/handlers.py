@@ -219,14 +219,21 @@ def _load_scenario(ctx: Context) -> Response:
     """Apply a scenario file's content: all of it or nothing (``?replace=true`` first
     removes the rules there are).
     """
-    from ..scenarios.files import Scenario
+    from ..scenarios.files import Scenario, load_scenario
 
-    replace = ctx.query().get("replace", "false")
+    query = ctx.query()
+    replace = query.get("replace", "false")
     if replace not in ("true", "false"):
         raise bad("replace", f"expected true or false, got {replace!r}")
+    name = query.get("name")
+    body = ctx.body(toml=True)
+    if name is not None and body:
+        raise bad("name", "give a scenario in the body or ?name=, not both")
     try:
-        scenario = Scenario.from_mapping(ctx.body(toml=True))
+        scenario = load_scenario(name) if name is not None else Scenario.from_mapping(body)
     except ConfigError as exc:
+        if name is not None:
+            raise bad("name", str(exc)) from None
         raise _from_config_error(exc) from None
     provider = ctx.provider
     try:

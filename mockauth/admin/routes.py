@@ -119,15 +119,17 @@ ROUTES: tuple[Route, ...] = (
           response=_ref("Rule")),
     Route("DELETE", f"{_I}/rules/{{rule_id}}", _remove_rule, "Remove one scenario rule",
           "rules"),
-    Route("POST", f"{_I}/scenario", _load_scenario, "Apply a scenario file's content",
-          "rules", body_required=True, status=201, query=("replace",),
+    Route("POST", f"{_I}/scenario", _load_scenario, "Apply a scenario",
+          "rules", status=201, query=("replace", "name"),
           body=_ref("Scenario"), body_types=("application/json", "application/toml"),
           response=_object_schema({"description": {"type": "string"},
                                    "rules": {"type": "array", "items": _ref("Rule")}},
                                   ("description", "rules")),
-          description="The content of a scenario file (JSON, or TOML as it is on disk): "
-          "rules, clock settings and one-off actions. Everything is checked before anything "
-          "changes. `?replace=true` removes the existing rules first."),
+          description="The content of a scenario file in the body (JSON, or TOML as it is on "
+          "disk): rules, clock settings and one-off actions; or, with an empty body, "
+          "`?name=` a library scenario (`flaky-token-endpoint`) or a file on the server's "
+          "machine. Everything is checked before anything changes. `?replace=true` removes "
+          "the existing rules first."),
     Route("GET", f"{_I}/clock", _clock, "Read the provider clock", "clock",
           response=_ref("Clock")),
     Route("POST", f"{_I}/clock/freeze", _freeze, "Stop the clock (now, or at `at`)", "clock",

@@ -49,9 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="address to bind (default 127.0.0.1; anything wider is warned about)",
     )
-    serve.add_argument(
-        "--port", type=_port, default=None, help="port (default 8080; 0 = any free)"
-    )
+    serve.add_argument("--port", type=_port, default=None, help="port (default 8080; 0 = any free)")
     serve.add_argument(
         "--config",
         metavar="FILE",

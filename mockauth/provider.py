@@ -1,39 +1,33 @@
-"""``Provider``: the programmable facade of one issuer.
-
-Each method is a short delegation to the module that owns the concept:
-:class:`~mockauth.services.Services` (config, clock, keys, store, tokens,
-clients, users), :mod:`mockauth.metadata`, :mod:`mockauth.pipeline` (the
-request path), :mod:`mockauth.scenarios` (rules), :mod:`mockauth.journal`,
-:mod:`mockauth.tokens.mint` and :mod:`mockauth.forge`. A provider answers the
-core's :class:`~mockauth.http.Request` without knowing whether it came over a
-socket (:mod:`mockauth.server`), in-process (:mod:`mockauth.transports`) or
-through WSGI (:mod:`mockauth.http.wsgi`).
+"""``Provider``: the facade of one issuer. Each method delegates to the module
+that owns the concept (:class:`~mockauth.services.Services`, the pipeline,
+scenarios, journal, metadata, minting, forging); the request it answers may
+come over a socket, in-process or through WSGI.
 """
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Unpack
 
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
+from . import snapshot
 from .clients import Client
 from .clock import ClockLike
 from .config import ClientConfig, ProviderConfig, UserConfig
-from .errors import MockauthError, UnknownUserError
 from .forge import forge
 from .http import Request, Response
 from .http.wsgi import wsgi_app
 from .journal import Calls, Journal
-from .keys import SigningKey
+from .keys import KeySet, SigningKey
 from .metadata import build_metadata
 from .pipeline import Interceptor, Pipeline
 from .scenarios.easy import FailSpec, rule_for
 from .scenarios.rules import Rule, RuleSet, UnusedRuleError
 from .services import Services
-from .tokens import mint
+from .snapshot import Snapshot
+from .store import Store
+from .tokens import TokenService, mint
 from .users import User
 
 if TYPE_CHECKING:
@@ -47,17 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["Interceptor", "Provider", "Snapshot"]
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A provider's registrations, rules and clock at one moment (:meth:`Provider.snapshot`)."""
-
-    clients: Mapping[str, Client]
-    users: Mapping[str, User]
-    rules: tuple[Rule, ...]
-    frozen_at: float | None  # the clock: stopped here, or
-    skew: float  # running this many seconds off the system clock
-
-
 class Provider:
     """A programmable OAuth 2.0 / OpenID Connect provider for tests.
 
@@ -67,13 +50,9 @@ class Provider:
     """
 
     def __init__(
-        self,
-        config: ProviderConfig | None = None,
-        /,
-        *,
-        clock: ClockLike | None = None,
+        self, config: ProviderConfig | None = None, /, *, clock: ClockLike | None = None,
         **overrides: Any,
-    ) -> None:
+    ) -> None:  # fmt: skip
         config = config or ProviderConfig()
         if overrides:
             config = config.updated(**overrides)
@@ -98,18 +77,18 @@ class Provider:
         return self.services.clock
 
     @property
-    def keys(self) -> Any:
-        """The signing keys (:class:`~mockauth.keys.KeySet`)."""
+    def keys(self) -> KeySet:
+        """The signing keys (``active()``, ``rotate()``, ``retire(kid)``, ``jwks()``)."""
         return self.services.keys
 
     @property
-    def store(self) -> Any:
-        """Codes, tokens and sessions (:class:`~mockauth.store.Store`)."""
+    def store(self) -> Store:
+        """Codes, tokens and sessions."""
         return self.services.store
 
     @property
-    def tokens(self) -> Any:
-        """The token service (:class:`~mockauth.tokens.TokenService`)."""
+    def tokens(self) -> TokenService:
+        """Minting and verifying this issuer's tokens."""
         return self.services.tokens
 
     @property
@@ -262,18 +241,7 @@ class Provider:
         """Revoke every access and refresh token of a user (``sub``, username or
         email) and/or a client; returns how many were revoked.
         """
-        if user is None and client is None:
-            raise MockauthError("revoke_tokens() needs user= or client=")
-        sub = None
-        if user is not None:
-            found = self.services.users.find(user)
-            if found is None:
-                raise UnknownUserError(f"revoke_tokens(): no user {user!r}")
-            sub = found.sub
-        return self.services.store.revoke_matching(
-            lambda s, c: (sub is None or s == sub) and (client is None or c == client),
-            self.clock.now(),
-        )
+        return self.services.revoke_tokens(user=user, client=client)
 
     # --- users --------------------------------------------------------------
     def add_user(self, username: str | UserConfig | None = None, /, **fields: Any) -> User:
@@ -327,36 +295,11 @@ class Provider:
     # --- snapshots (the admin API's reset) ----------------------------------
     def snapshot(self) -> Snapshot:
         """Clients, users, rules and the clock as they are now."""
-        now = self.clock.now()
-        frozen = getattr(self.clock, "frozen", False) is True
-        skew = 0.0 if frozen else now - time.time()
-        return Snapshot(
-            clients=self.services.clients.snapshot(),
-            users=self.services.users.snapshot(),
-            rules=tuple(self.rules),
-            frozen_at=now if frozen else None,
-            skew=skew if abs(skew) >= 0.001 else 0.0,  # a scenario's skew, not read-out jitter
-        )
+        return snapshot.take(self.services, self._rules)
 
-    def restore(self, snapshot: Snapshot) -> None:
-        """Back to ``snapshot``: registrations, rules (fresh counters), the clock;
-        the store and the journal emptied. Keys stay as they are.
-        """
-        self.clear_rules()
-        for rule in snapshot.rules:
-            rule.seen = rule.used = 0
-            self.add_rule(rule)
-        self.services.clients.restore(snapshot.clients)
-        self.services.users.restore(snapshot.users)
-        self.services.store.clear()
-        clock = self.clock
-        if all(callable(getattr(clock, name, None)) for name in ("reset", "freeze", "advance")):
-            clock.reset()
-            if snapshot.frozen_at is not None:
-                clock.freeze(snapshot.frozen_at)
-            elif snapshot.skew:
-                clock.advance(snapshot.skew)
-        self.clear_calls()
+    def restore(self, state: Snapshot) -> None:
+        """Back to a :meth:`snapshot`; codes, tokens, sessions and the journal emptied."""
+        snapshot.restore(self.services, self._rules, self.journal, state)
 
     # --- serving ------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> LiveServer:
@@ -397,31 +340,21 @@ class Provider:
     # --- in-process clients -------------------------------------------------
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` wired to this provider in-process (needs ``mockauth[httpx]``)."""
-        import httpx
+        from . import transports  # httpx and requests load only when asked for
 
-        from .transports import HttpxTransport
-
-        kwargs.setdefault("base_url", self.issuer)
-        return httpx.Client(transport=HttpxTransport(self), **kwargs)
+        return transports.httpx_client(self, self.issuer, **kwargs)
 
     def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` wired to this provider in-process."""
-        import httpx
+        from . import transports
 
-        from .transports import AsyncHttpxTransport
-
-        kwargs.setdefault("base_url", self.issuer)
-        return httpx.AsyncClient(transport=AsyncHttpxTransport(self), **kwargs)
+        return transports.async_httpx_client(self, self.issuer, **kwargs)
 
     def requests_session(self) -> requests.Session:
         """A ``requests.Session`` whose requests to this provider stay in-process."""
-        import requests
+        from . import transports
 
-        from .transports import RequestsAdapter
-
-        session = requests.Session()
-        session.mount(self.base_url + "/", RequestsAdapter(self))
-        return session
+        return transports.requests_session(self, self.base_url)
 
     def __repr__(self) -> str:
         users = len(self.services.users)

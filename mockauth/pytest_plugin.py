@@ -46,8 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="scenario applied to every mockauth provider: a library name or a file "
-        "(repeatable)",
+        help="scenario applied to every mockauth provider: a library name or a file (repeatable)",
     )
     parser.addini(
         "mockauth_scenarios", "scenario files applied to every mockauth provider", type="linelist"

@@ -15,7 +15,7 @@ from typing import Any
 from .clients import ClientRegistry
 from .clock import Clock, ClockLike
 from .config import ProviderConfig
-from .errors import MockauthError
+from .errors import MockauthError, UnknownUserError
 from .keys import KeySet
 from .registry import ENDPOINTS
 from .store import Store
@@ -86,6 +86,24 @@ class Services:
             known = ", ".join(ENDPOINTS.names())
             raise MockauthError(f"no endpoint named {name!r}; known: {known}")
         return self.issuer + endpoint.route
+
+    def revoke_tokens(self, *, user: str | None = None, client: str | None = None) -> int:
+        """Revoke every access and refresh token of a user (``sub``, username or
+        email) and/or a client; returns how many were revoked. An unknown user
+        is an :class:`~mockauth.errors.UnknownUserError`.
+        """
+        if user is None and client is None:
+            raise MockauthError("revoke_tokens() needs user= or client=")
+        sub = None
+        if user is not None:
+            found = self.users.find(user)
+            if found is None:
+                raise UnknownUserError(f"revoke_tokens(): no user {user!r}")
+            sub = found.sub
+        return self.store.revoke_matching(
+            lambda s, c: (sub is None or s == sub) and (client is None or c == client),
+            self.clock.now(),
+        )
 
     def id_token_algs(self) -> list[str]:
         """ID-token algorithms in use: the provider's, RS256 (OIDC Discovery §3

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["AsyncHttpxTransport", "HttpxTransport", "RequestsAdapter", "call_in_process"]
+__all__ = [
+    "AsyncHttpxTransport",
+    "HttpxTransport",
+    "RequestsAdapter",
+    "async_httpx_client",
+    "build_request",
+    "call_in_process",
+    "httpx_client",
+    "requests_session",
+]
 
 
 class Handles(Protocol):
@@ -216,3 +225,28 @@ class _Original:
 
     def close(self) -> None:
         pass
+
+
+def httpx_client(target: Handles, base_url: str, **kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` answered by ``target`` in-process (needs ``mockauth[httpx]``)."""
+    import httpx
+
+    kwargs.setdefault("base_url", base_url)
+    return httpx.Client(transport=HttpxTransport(target), **kwargs)
+
+
+def async_httpx_client(target: Handles, base_url: str, **kwargs: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` answered by ``target`` in-process."""
+    import httpx
+
+    kwargs.setdefault("base_url", base_url)
+    return httpx.AsyncClient(transport=AsyncHttpxTransport(target), **kwargs)
+
+
+def requests_session(target: Handles, base_url: str) -> requests.Session:
+    """A ``requests.Session`` whose requests under ``base_url`` stay in-process."""
+    import requests
+
+    session = requests.Session()
+    session.mount(base_url.rstrip("/") + "/", RequestsAdapter(target))
+    return session

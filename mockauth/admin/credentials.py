@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MockauthError
+from ..errors import MockauthError, UnknownUserError
 from ..http import Response
 from .errors import bad, not_found
 from .inputs import Check, _alg, _boolean, _fields, _nonempty, _object, _seconds, _string, _strings
@@ -95,10 +95,8 @@ def _revoke_tokens(ctx: Context) -> Response:
     body = _fields(ctx.body(), {"user": _nonempty, "client": _nonempty})
     if not body:
         raise bad("user", "give user (a sub) and/or client (a client id)")
-    provider = ctx.provider
-    user = body.get("user")
-    if user is not None:
-        found = provider.find_user(user)
-        user = found.sub if found is not None else user  # a username or email names its sub
-    count = provider.revoke_tokens(user=user, client=body.get("client"))
+    try:
+        count = ctx.provider.revoke_tokens(user=body.get("user"), client=body.get("client"))
+    except UnknownUserError as exc:
+        raise not_found(str(exc), "user") from None
     return _reply({"revoked": count})

@@ -150,6 +150,10 @@ class Scenario:
                 self._fail("rotate_client_secret", f"no client {client_id!r} (registered: {known})")
             if client.public:
                 self._fail("rotate_client_secret", f"client {client_id!r} is public: no secret")
+        for user, _ in self.revoke_tokens:
+            if user is not None and provider.find_user(user) is None:
+                known = ", ".join(u.username for u in provider.users) or "none"
+                self._fail("revoke_tokens", f"no user {user!r} (registered: {known})")
         if self.clock is not None:
             self.clock.apply(clock)
         for alg in self.rotate_keys:

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from ._check import describe as _describe
 from ._check import did_you_mean
+from ._check import join as _join
 from .errors import ConfigError
 from .registry import AUTH_METHODS, GRANTS
 
@@ -394,13 +396,6 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
 def _check_json(value: Any, key: str) -> None:
     # Claims end up in JSON responses: a TOML/YAML date or a Python object would be a 500 later.
     if isinstance(value, Mapping):
@@ -413,12 +408,6 @@ def _check_json(value: Any, key: str) -> None:
             _check_json(v, f"{key}[{i}]")
     elif value is not None and not isinstance(value, str | int | float):
         raise ConfigError(key, f"expected a JSON value (quote dates), got {_describe(value)}")
-
-
-def _join(prefix: str, key: str) -> str:
-    if not prefix:
-        return key
-    return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from .._check import did_you_mean, number
 from ..config import SIGNING_ALGS
+from ..errors import ConfigError
 from .errors import AdminError, bad
 
 #: Timestamps the clock may be set to: 1970 to the end of year 9999.
@@ -22,9 +22,7 @@ Check = Callable[[str, Any], Any]
 
 
 def _unknown(key: str, known: typing.Iterable[str]) -> AdminError:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return bad(key, f"unknown key{hint}")
+    return bad(key, f"unknown key{did_you_mean(key, known)}")
 
 
 def _describe(value: Any) -> str:
@@ -55,12 +53,9 @@ def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad(key, f"expected a number, got {_describe(value)}")
     try:
-        number = float(value)
-    except OverflowError:
-        raise bad(key, "is far too large") from None
-    if not math.isfinite(number):
-        raise bad(key, "must be a finite number")
-    return number
+        return number(value, key, "a finite number")
+    except ConfigError as exc:
+        raise bad(key, exc.message) from None
 
 
 def _seconds(key: str, value: Any) -> int:

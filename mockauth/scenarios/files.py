@@ -24,9 +24,7 @@ be applied to any number of providers: each :meth:`Scenario.apply` adds fresh
 
 from __future__ import annotations
 
-import difflib
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -34,7 +32,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from .._check import did_you_mean
+from .._check import describe as _describe
+from .._check import did_you_mean, number
+from .._check import join as _join
+from .._check import unknown_key as _unknown
 from ..clock import to_timestamp
 from ..config import SIGNING_ALGS, read_mapping
 from ..errors import ConfigError, MockauthError
@@ -244,21 +245,6 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 # --- validation -----------------------------------------------------------------------
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return f"{text[:57]}... ({type(value).__name__})" if len(text) > 60 else text
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _unknown(name: Any, known: Sequence[str], key: str) -> ConfigError:
-    close = difflib.get_close_matches(str(name), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigError(_join(key, str(name)), f"unknown key{hint}")
-
-
 def _table(value: Any, key: str) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(key, f"expected a table/object, got {_describe(value)}")
@@ -273,12 +259,6 @@ def _string(value: Any, key: str) -> None:
 def _text(value: Any, key: str) -> None:
     if not isinstance(value, str):
         raise ConfigError(key, f"expected a string, got {_describe(value)}")
-
-
-def _number(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(key, f"expected a number of seconds, got {_describe(value)}")
-    return float(value)
 
 
 def _alg(value: Any, key: str) -> None:
@@ -309,7 +289,7 @@ def _instant(value: Any, key: str) -> float | Literal["now"]:
         return to_timestamp(value)
     if isinstance(value, date):
         raise ConfigError(key, "a date needs a time and a time zone (2030-01-01T00:00:00Z)")
-    return _number(value, key)
+    return number(value, key)
 
 
 def _clock(value: Any, key: str) -> ClockSettings:
@@ -319,8 +299,8 @@ def _clock(value: Any, key: str) -> ClockSettings:
             raise _unknown(name, _CLOCK_KEYS, key)
     if not data:
         raise ConfigError(key, f"give {', '.join(_CLOCK_KEYS)}")
-    offset = _number(data.get("offset", 0), _join(key, "offset"))
-    advance = _number(data.get("advance", 0), _join(key, "advance"))
+    offset = number(data.get("offset", 0), _join(key, "offset"))
+    advance = number(data.get("advance", 0), _join(key, "advance"))
     frozen = data.get("frozen_at")
     frozen_at = None if frozen is None else _instant(frozen, _join(key, "frozen_at"))
     if frozen_at is not None and "offset" in data:

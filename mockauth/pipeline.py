@@ -131,7 +131,10 @@ class Pipeline:
         hint = f"; did you mean {nearest}?" if nearest else ""
         error = NotFound(f"no endpoint at {request.path[:200]}{hint}")
         response = render(error, ErrorStyle.JSON)
-        self._record(None, request, response, error)
+        # Parsed at once (not the hot path): what was sent helps see what went wrong.
+        call = new_call(None, request, request_params(request), self.services.clock.now())
+        self.journal.record(call)
+        self._record(None, request, response, error, call=call)
         return response
 
     def _pick(

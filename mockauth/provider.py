@@ -28,6 +28,7 @@ from .services import Services
 from .snapshot import Snapshot
 from .store import Store
 from .tokens import TokenService, mint
+from .tokens.claims import RFC9068, ClaimsPolicy
 from .users import User
 
 if TYPE_CHECKING:
@@ -46,17 +47,18 @@ class Provider:
 
     ``Provider()`` needs no configuration: one issuer, keys generated once per
     process, seed 0. Pass a :class:`~mockauth.config.ProviderConfig` and/or
-    keyword overrides of its fields (``Provider(seed=3)``).
+    keyword overrides of its fields (``Provider(seed=3)``); ``clock`` drives
+    expiry, ``claims`` shapes the tokens (:mod:`mockauth.tokens.claims`).
     """
 
     def __init__(
         self, config: ProviderConfig | None = None, /, *, clock: ClockLike | None = None,
-        **overrides: Any,
+        claims: ClaimsPolicy = RFC9068, **overrides: Any,
     ) -> None:  # fmt: skip
         config = config or ProviderConfig()
         if overrides:
             config = config.updated(**overrides)
-        self.services = Services(config, clock=clock)
+        self.services = Services(config, clock=clock, claims=claims)
         self._rules = RuleSet()
         self.pipeline = Pipeline(self.services, Journal(), self._rules)
         for client in config.clients:

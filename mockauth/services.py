@@ -49,7 +49,6 @@ class Services:
         self._rng: random.Random | None = None
         self.clients = ClientRegistry(self.rng, lenient=config.lenient_clients)
         self.users = UserDirectory(config.seed, config.default_user)
-        self.claims = claims
         self.tokens = TokenService(
             issuer=lambda: self.issuer,
             keys=self.keys,
@@ -58,6 +57,15 @@ class Services:
             config=config.tokens,
             claims=claims,
         )
+
+    @property
+    def claims(self) -> ClaimsPolicy:
+        """The claims policy of this issuer's tokens (RFC 9068 by default)."""
+        return self.tokens.claims
+
+    @claims.setter
+    def claims(self, policy: ClaimsPolicy) -> None:
+        self.tokens.claims = policy
 
     def rng(self) -> random.Random:
         """The seeded random source for generated client ids and secrets."""

@@ -28,7 +28,9 @@ def _reply(
 
 
 def client_json(client: Client) -> dict[str, Any]:
+    """The client by its RFC 7591 §2 metadata, plus what only mockauth has."""
     return {
+        **client.to_metadata(),
         "client_id": client.client_id,
         "client_secret": client.client_secret,
         "public": client.public,
@@ -40,7 +42,6 @@ def client_json(client: Client) -> dict[str, Any]:
         else None,
         "default_scope": client.default_scope,
         "audience": list(client.audience),
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "extra_claims": dict(client.extra_claims),
         "name": client.name,

@@ -71,11 +71,12 @@ def authenticate(s: Services, request: Request, params: Params) -> tuple[Client,
     Failures are ``invalid_client`` (401 with a ``Basic`` challenge, RFC 6749
     §5.2); malformed or doubled credentials are ``invalid_request``.
     """
-    presented = [
-        m for m in AUTH_METHODS if isinstance(m, ClientAuthMethod) and m.presented(request, params)
-    ]
+    methods = [m for m in AUTH_METHODS if isinstance(m, ClientAuthMethod)]
+    presented = [m for m in methods if not m.public and m.presented(request, params)]
     if len(presented) > 1:
         raise InvalidRequest("use one client authentication method per request (RFC 6749 §2.3)")
+    if not presented:  # no credentials: a public client naming itself, if anything
+        presented = [m for m in methods if m.public and m.presented(request, params)][:1]
     if not presented:
         raise InvalidClient("client authentication is required")
     method = presented[0]

@@ -104,18 +104,15 @@ class ClientSecretPost(ClientAuthMethod):
 
 
 class NoClientAuth(ClientAuthMethod):
-    """RFC 7591 §2 ``none``: a public client names itself with ``client_id``."""
+    """RFC 7591 §2 ``none``: a public client names itself with ``client_id``
+    (tried only when the request presents no credentials of another method).
+    """
 
     name = "none"
     public = True
 
     def presented(self, request: Request, params: Params) -> bool:
-        return (
-            params.get("client_id") is not None
-            and params.get("client_secret") is None
-            and not request.headers.get("Authorization")
-            and params.get("client_assertion") is None
-        )
+        return params.get("client_id") is not None
 
     def authenticate(self, s: Services, request: Request, params: Params) -> Client:
         client = s.clients.get(params.require("client_id"))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._check import did_you_mean
+from .._check import did_you_mean, join
 from ..errors import ConfigError, error_class, scripted_status
 from ..registry import ENDPOINTS
 from .base import Builder, Fault, FaultContext, register_fault
@@ -86,7 +86,7 @@ class OAuthErrorFault(Fault):
         where = f"the {endpoint} endpoint" if endpoint else "any endpoint"
         candidates = sorted(known) + (["real"] if self._step else [])
         raise ConfigError(
-            key,
+            key if self._step else join(key, "error"),
             f"{self.error!r} is not an error code of {where}{did_you_mean(self.error, candidates)}"
             " (an extension code, RFC 6749 §8.5, needs extension = true)",
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import ErrorStyle
 from .. import Endpoint, register_endpoint
-from .interaction import AUTO_APPROVE, Approved, Authenticator
+from .interaction import Approved, authenticator_for
 from .request import authorization_params, client_and_redirect, validate
 from .respond import PAGE_TITLE, approve, error_redirect
 
@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["ENDPOINT", "handle"]
 
 
-def handle(s: Services, request: Request, authenticator: Authenticator = AUTO_APPROVE) -> Response:
+def handle(s: Services, request: Request) -> Response:
     params = authorization_params(request)
     areq = validate(s, params, client_and_redirect(s, params))
-    outcome = authenticator.authenticate(s, request, areq)
+    outcome = authenticator_for(s).authenticate(s, request, areq)
     if not isinstance(outcome, Approved):
         return outcome  # a page: the authenticator resumes the request later
     return approve(s, areq, outcome)

@@ -10,6 +10,7 @@ with a page instead of :class:`Approved` and resumes the same request later.
 from __future__ import annotations
 
 import secrets
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -74,6 +75,23 @@ class AutoApprove:
 
 
 AUTO_APPROVE = AutoApprove()
+
+_CHOSEN: weakref.WeakKeyDictionary[Services, Authenticator] = weakref.WeakKeyDictionary()
+
+
+def use_authenticator(s: Services, authenticator: Authenticator | None) -> None:
+    """Let ``authenticator`` approve the authorization requests of ``s``'s issuer
+    (``None``: back to the default).
+    """
+    if authenticator is None:
+        _CHOSEN.pop(s, None)
+    else:
+        _CHOSEN[s] = authenticator
+
+
+def authenticator_for(s: Services) -> Authenticator:
+    """Who approves authorization requests at ``s``'s issuer (:class:`AutoApprove` by default)."""
+    return _CHOSEN.get(s, AUTO_APPROVE)
 
 
 def reusable(session: Session, user: User, areq: AuthorizationRequest, now: float) -> bool:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import admin as _admin  # noqa: F401 - registers the admin API with the server
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
 from .clients import Client as Client
@@ -28,13 +30,15 @@ from .journal import Calls as Calls
 from .journal import JournalAssertionError as JournalAssertionError
 from .keys import SigningKey as SigningKey
 from .provider import Provider as Provider
-from .scenarios.files import Scenario as Scenario
-from .scenarios.files import load_scenario as load_scenario
 from .scenarios.match import Match as Match
 from .scenarios.rules import Rule as Rule
 from .scenarios.rules import UnusedRuleError as UnusedRuleError
 from .server import LiveServer as LiveServer
 from .users import User as User
+
+if TYPE_CHECKING:
+    from .scenarios.files import Scenario as Scenario
+    from .scenarios.files import load_scenario as load_scenario
 
 __version__ = "0.1.0"
 
@@ -65,3 +69,12 @@ __all__ = [
     "load_config",
     "load_scenario",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Scenario files load on first use: `mockauth serve` without one starts faster.
+    if name in ("Scenario", "load_scenario"):
+        from .scenarios import files
+
+        return getattr(files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

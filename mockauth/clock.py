@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ClockLike", "to_timestamp"]
+__all__ = ["Clock", "ClockLike", "ControllableClock", "to_timestamp"]
 
 
 @runtime_checkable
@@ -20,6 +20,23 @@ class ClockLike(Protocol):
     """Anything with a ``now()`` returning POSIX seconds can drive a provider."""
 
     def now(self) -> float: ...
+
+
+@runtime_checkable
+class ControllableClock(ClockLike, Protocol):
+    """A clock tests can move: what scenario files and the admin API's reset need.
+
+    :class:`Clock` is one; a custom clock without these methods still drives a
+    provider, but cannot be moved by a scenario.
+    """
+
+    @property
+    def frozen(self) -> bool: ...
+    def advance(self, seconds: float) -> float: ...
+    def move_to(self, when: float | datetime) -> float: ...
+    def freeze(self, at: float | datetime | None = None) -> float: ...
+    def unfreeze(self) -> None: ...
+    def reset(self) -> None: ...
 
 
 def to_timestamp(value: float | datetime) -> float:

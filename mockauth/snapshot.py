@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .clock import ControllableClock
+
 if TYPE_CHECKING:
     from .clients import Client
     from .journal import Journal
@@ -31,7 +33,7 @@ class Snapshot:
 def take(s: Services, rules: RuleSet) -> Snapshot:
     """Clients, users, rules and the clock as they are now."""
     now = s.clock.now()
-    frozen = getattr(s.clock, "frozen", False) is True
+    frozen = isinstance(s.clock, ControllableClock) and s.clock.frozen is True
     skew = 0.0 if frozen else now - time.time()
     return Snapshot(
         clients=s.clients.snapshot(),
@@ -54,7 +56,7 @@ def restore(s: Services, rules: RuleSet, journal: Journal, snapshot: Snapshot) -
     s.users.restore(snapshot.users)
     s.store.clear()
     clock = s.clock
-    if all(callable(getattr(clock, name, None)) for name in ("reset", "freeze", "advance")):
+    if isinstance(clock, ControllableClock):
         clock.reset()
         if snapshot.frozen_at is not None:
             clock.freeze(snapshot.frozen_at)

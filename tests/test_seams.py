@@ -400,3 +400,32 @@ def test_the_providers_own_tokens_go_through_the_same_place(provider: Provider) 
     bad = provider.forge(token, "alg_none")
     with pytest.raises(OAuthError, match="not accepted"):
         provider.tokens.decode(bad)
+
+
+# --- a fault that is a function ----------------------------------------------------------------
+
+
+def test_a_callback_fault_answers_or_passes_on(provider: Provider, http: httpx.Client) -> None:
+    from mockauth.faults import Callback, FaultContext
+    from mockauth.scenarios import Rule
+
+    seen: list[str] = []
+
+    def only_for_bob(ctx: FaultContext) -> Response | None:
+        seen.append(ctx.params.get("login_hint", ""))
+        if ctx.params.get("login_hint") == "bob":
+            raise AccessDenied("bob is locked out")  # rendered as the endpoint renders it
+        return None  # everyone else gets the real answer
+
+    provider.add_rule(Rule("authorize", Callback(only_for_bob)))
+    params = {"client_id": "web", "redirect_uri": WEB_REDIRECT, "response_type": "code"}
+    bob = redirect_params(
+        http.get(provider.endpoint("authorize"), params={**params, "login_hint": "bob"})
+    )
+    alice = redirect_params(
+        http.get(provider.endpoint("authorize"), params={**params, "login_hint": "alice"})
+    )
+    assert (bob["error"], "code" in alice) == ("access_denied", True)
+    assert seen == ["bob", "alice"]
+    assert [c.error for c in provider.calls] == ["access_denied", None]
+    assert "callback only_for_bob" in provider.rules[0].describe()

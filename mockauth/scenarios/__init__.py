@@ -7,13 +7,15 @@ from plain data), :mod:`.easy` (the one-line ``provider.fail()`` form),
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..registry import ENDPOINTS
 from .easy import FailSpec, rule_for
-from .files import ClockSettings, Scenario, library, load_scenario
 from .match import Match
 from .rules import Rule, RuleSet, UnusedRuleError, rule_from_mapping, rule_keys
+
+if TYPE_CHECKING:
+    from .files import ClockSettings, Scenario, library, load_scenario
 
 __all__ = [
     "ENDPOINT_NAMES",
@@ -32,7 +34,14 @@ __all__ = [
 ]
 
 
+_FILES = ("ClockSettings", "Scenario", "library", "load_scenario")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _FILES:  # scenario files load on first use: a plain start stays fast
+        from . import files
+
+        return getattr(files, name)
     # Read off the registries when asked, so endpoints registered later count too.
     if name == "ENDPOINT_NAMES":
         return ENDPOINTS.names()

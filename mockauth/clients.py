@@ -18,7 +18,14 @@ from .errors import MockauthError, UnknownClientError
 from .keys import b64url
 from .registry import default_grant_types
 
-__all__ = ["Client", "ClientRegistry"]
+__all__ = ["DESCRIPTIVE", "Client", "ClientRegistry"]
+
+
+#: RFC 7591 §2 metadata kept as registered: what describes the client, and its keys.
+DESCRIPTIVE = (
+    "client_name", "response_types", "client_uri", "logo_uri", "tos_uri", "policy_uri",
+    "contacts", "software_id", "software_version", "jwks", "jwks_uri",
+)  # fmt: skip
 
 
 def _is_loopback_ip(host: str | None) -> bool:
@@ -85,21 +92,17 @@ class Client:
             "redirect_uris": list(self.redirect_uris),
             "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
             "grant_types": list(self.grant_types),
-            "response_types": list(self.response_types) if self.response_types else None,
             "token_endpoint_auth_method": method or "client_secret_basic",
             "scope": self.scope,
-            "client_name": self.client_name,
-            "client_uri": self.client_uri,
-            "logo_uri": self.logo_uri,
-            "tos_uri": self.tos_uri,
-            "policy_uri": self.policy_uri,
-            "contacts": list(self.contacts) or None,
-            "software_id": self.software_id,
-            "software_version": self.software_version,
-            "jwks": dict(self.jwks) if self.jwks is not None else None,
-            "jwks_uri": self.jwks_uri,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
         }
+        for name in DESCRIPTIVE:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = list(value) or None
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[name] = value
         return {k: v for k, v in data.items() if v is not None}
 
     def allows_grant(self, grant_type: str) -> bool:
@@ -225,17 +228,7 @@ class ClientRegistry:
                 token_endpoint_auth_method=None if cfg.public else cfg.token_endpoint_auth_method,
                 id_token_signed_response_alg=cfg.id_token_signed_response_alg,
                 extra_claims=dict(cfg.extra_claims),
-                client_name=cfg.client_name,
-                response_types=cfg.response_types,
-                client_uri=cfg.client_uri,
-                logo_uri=cfg.logo_uri,
-                tos_uri=cfg.tos_uri,
-                policy_uri=cfg.policy_uri,
-                contacts=cfg.contacts,
-                software_id=cfg.software_id,
-                software_version=cfg.software_version,
-                jwks=dict(cfg.jwks) if cfg.jwks is not None else None,
-                jwks_uri=cfg.jwks_uri,
+                **{name: getattr(cfg, name) for name in DESCRIPTIVE},
             )
             self._clients[client_id] = client
         return client

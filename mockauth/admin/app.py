@@ -11,7 +11,7 @@ from .access import ADMIN_PREFIX, TOKEN_HEADER, check_token, is_loopback
 from .context import Context
 from .errors import AdminError, bad
 from .inputs import _fields
-from .route import Route, match, segments_of
+from .route import Route, decoded, path_below, router
 from .routes import _EMPTY, ROUTES
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from ..server import Dispatcher
 
 __all__ = ["Admin"]
+
+#: The admin routes, through the one router of the package.
+_ROUTER = router(ROUTES)
 
 
 class Admin:
@@ -75,27 +78,23 @@ class Admin:
             return bad(None, "the input is nested too deeply").response()
 
     def _handle(self, request: Request, dispatcher: Dispatcher) -> Response:
-        segments = segments_of(request)
         method = "GET" if request.method == "HEAD" else request.method
-        found: list[tuple[Route, dict[str, str]]] = []
-        for route in ROUTES:
-            params = match(route, segments)
-            if params is not None:
-                found.append((route, params))
-        chosen = next(((r, p) for r, p in found if r.method == method), None)
-        self._authorize(request, chosen[0] if chosen else None)
+        matched = _ROUTER.match(path_below(request, ADMIN_PREFIX))
+        found, raw = matched if matched is not None else ([], {})
+        chosen = next((r for r in found if r.method == method), None)
+        self._authorize(request, chosen)
         if chosen is None:
             if not found:
                 raise AdminError(404, "no_route", f"no admin route {request.path}")
-            allowed = sorted({r.method for r, _ in found})
+            allowed = sorted({r.method for r in found})
             raise AdminError(
                 405,
                 "method_not_allowed",
                 f"use {' or '.join(allowed)}",
                 headers={"Allow": ", ".join(allowed)},
             )
-        route, params = chosen
-        ctx = Context(self, dispatcher, request, params, route)
+        route = chosen
+        ctx = Context(self, dispatcher, request, decoded(raw), route)
         if not route.query:
             ctx.query()  # rejects any query parameter
         if route.body is _EMPTY:

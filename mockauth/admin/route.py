@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+from ..http.router import Router
 
 if TYPE_CHECKING:
     from ..http import Request, Response
     from .context import Context
 
-__all__ = ["Route", "match", "segments_of"]
+__all__ = ["Route", "decoded", "path_below", "router"]
 
 
 @dataclass(frozen=True)
@@ -34,34 +36,31 @@ class Route:
     body_types: tuple[str, ...] = ("application/json",)
 
     @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(self.path.strip("/").split("/"))
-
-    @property
     def operation_id(self) -> str:
         name = self.handler.__name__.strip("_")
         return re.sub(r"_(\w)", lambda m: m[1].upper(), name)
 
 
-def match(route: Route, segments: tuple[str, ...]) -> dict[str, str] | None:
-    pattern = route.segments
-    if len(pattern) != len(segments):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(pattern, segments, strict=True):
-        if want.startswith("{"):
-            if not got:
-                return None
-            params[want[1:-1]] = got
-        elif want != got:
-            return None
-    return params
+def router(routes: Iterable[Route]) -> Router[list[Route]]:
+    """The admin routes by path template (``/issuers/{issuer_id}/clients``), each
+    with the operations (methods) it has.
+    """
+    by_path: dict[str, list[Route]] = {}
+    for route in routes:
+        by_path.setdefault("/" + route.path.strip("/"), []).append(route)
+    return Router(by_path.items())
 
 
-def segments_of(request: Request) -> tuple[str, ...]:
-    """The path below ``ADMIN_PREFIX``, split before percent-decoding (``a%2Fb`` is one id)."""
-    parts = [unquote(part, errors="replace") for part in request.raw_path.split("/")]
-    parts = parts[2:]  # "", "_mockauth"
-    if parts and parts[-1] == "":
-        parts.pop()  # one trailing slash is fine
-    return tuple(parts)
+def path_below(request: Request, prefix: str) -> str:
+    """The raw path below ``prefix``, one trailing slash dropped. Raw: a
+    percent-encoded ``/`` (``a%2Fb``) stays inside its segment.
+    """
+    path = request.raw_path[len(prefix) :] or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path
+
+
+def decoded(params: Mapping[str, str]) -> dict[str, str]:
+    """Path parameters, percent-decoded."""
+    return {k: unquote(v, errors="replace") for k, v in params.items()}

@@ -1305,3 +1305,13 @@ def fuzz_dispatcher() -> tuple[Dispatcher, str]:
     dispatcher = Dispatcher([provider])
     dispatcher.admin = Admin(token)
     return dispatcher, token
+
+
+def test_two_templates_for_one_path_are_told_apart_by_method(admin: AdminClient) -> None:
+    """``/keys/rotate`` and ``/keys/{kid}`` both fit ``/keys/rotate``: the method decides."""
+    rotated = admin.ok("POST", "/issuers/default/keys/rotate", {}, status=201)
+    assert rotated["kid"].startswith("mockauth-")
+    data = admin.error("DELETE", "/issuers/default/keys/rotate", status=404)
+    assert data["key"] == "kid"
+    data = admin.error("PUT", "/issuers/default/keys/rotate", status=405)
+    assert data["error"] == "method_not_allowed"

@@ -230,3 +230,18 @@ def test_a_wrong_method_is_405_with_allow() -> None:
         "invalid_request",
     )
     assert provider.calls[-1].error == "invalid_request"
+
+
+def test_the_router_matches_templates_and_lists_every_match() -> None:
+    from mockauth.http.router import Router
+
+    router: Router[str] = Router(
+        [("/keys/rotate", "rotate"), ("/keys/{kid}", "retire"), ("/i/{a}/x/{b}", "two")]
+    )
+    assert router.match("/keys/rotate") == ("rotate", {})
+    assert router.match("/keys/k1") == ("retire", {"kid": "k1"})
+    assert router.match("/i/1/x/2") == ("two", {"a": "1", "b": "2"})
+    assert router.match("/keys/") is None
+    assert router.match("/keys/a/b") is None
+    assert [t for t, _ in router.match_all("/keys/rotate")] == ["rotate", "retire"]
+    assert router.nearest("/keys/rotat") == "/keys/rotate"

@@ -79,14 +79,18 @@ class Admin:
 
     def _handle(self, request: Request, dispatcher: Dispatcher) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        matched = _ROUTER.match(path_below(request, ADMIN_PREFIX))
-        found, raw = matched if matched is not None else ([], {})
-        chosen = next((r for r in found if r.method == method), None)
+        # Two templates may serve one path (/keys/rotate, /keys/{kid}): the method decides.
+        found = [
+            (route, raw)
+            for routes, raw in _ROUTER.match_all(path_below(request, ADMIN_PREFIX))
+            for route in routes
+        ]
+        chosen, raw = next(((r, p) for r, p in found if r.method == method), (None, {}))
         self._authorize(request, chosen)
         if chosen is None:
             if not found:
                 raise AdminError(404, "no_route", f"no admin route {request.path}")
-            allowed = sorted({r.method for r in found})
+            allowed = sorted({r.method for r, _ in found})
             raise AdminError(
                 405,
                 "method_not_allowed",

@@ -67,6 +67,19 @@ class Router(Generic[E]):
                 return route.target, m.groupdict()
         return None
 
+    def match_all(self, path: str) -> list[tuple[E, dict[str, str]]]:
+        """Everything that serves ``path`` (an exact route first, then templates)."""
+        found: list[tuple[E, dict[str, str]]] = []
+        exact = self._exact.get(path)
+        if exact is not None:
+            found.append((exact, {}))
+        for route in self._templates:
+            assert route.pattern is not None
+            m = route.pattern.fullmatch(path)
+            if m is not None:
+                found.append((route.target, m.groupdict()))
+        return found
+
     def nearest(self, path: str) -> str | None:
         """The known route most like ``path`` (for a 404 that helps)."""
         close = difflib.get_close_matches(path, self._all, n=1, cutoff=0.5)

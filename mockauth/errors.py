@@ -1,9 +1,11 @@
-"""Errors.
+"""Errors, and the one place they become responses.
 
 Two trees. :class:`OAuthError` and its subclasses are protocol errors, one
-class per error code of the RFC that defines it; the provider turns them into
-spec-shaped responses. :class:`MockauthError` and its subclasses report misuse
-of the library itself (a bad config key, an unknown client id ...).
+class per error code of the RFC that defines it; :func:`render` turns them
+into spec-shaped responses in an endpoint's :class:`ErrorStyle` (JSON, a
+``Basic`` or ``Bearer`` challenge, a redirect to the client, an HTML page).
+:class:`MockauthError` and its subclasses report misuse of the library itself
+(a bad config key, an unknown client id ...).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""A live server on a thread: werkzeug's threaded WSGI server, stopped at once.
+"""A live server on a thread, and the dispatcher that mounts issuers on it.
 
-werkzeug's ``serve_forever`` polls every 0.5 s, so a plain ``shutdown()``
-takes up to half a second. This server waits on its listening socket and a
-wake-up socket together, so stopping is immediate.
+The server parses the request line and headers with werkzeug's threaded
+server and builds the core's :class:`~mockauth.http.Request` itself (no WSGI
+environ). werkzeug's ``serve_forever`` polls every 0.5 s, so a plain
+``shutdown()`` takes up to half a second; this server waits on its listening
+socket and a wake-up socket together, so stopping is immediate.
 """
 
 from __future__ import annotations

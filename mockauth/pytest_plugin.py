@@ -98,8 +98,9 @@ def mockauth_config(request: pytest.FixtureRequest) -> ProviderConfig | Mapping[
     from .errors import ConfigError
 
     option = request.config.getoption("mockauth_config")
-    base = request.config.invocation_params.dir
-    if not option:
+    if option:
+        base = request.config.invocation_params.dir
+    else:
         option = request.config.getini("mockauth_config")
         base = request.config.rootpath
     if option:
@@ -121,13 +122,17 @@ def mockauth_scenarios(request: pytest.FixtureRequest) -> list[str | Path | Scen
     (files relative to where pytest was started), else the
     ``mockauth_scenarios`` ini lines, else none.
     """
+    config = request.config
+    given = config.getoption("mockauth_scenario")
+    if given:
+        base = config.invocation_params.dir
+    else:
+        given = config.getini("mockauth_scenarios")
+        if not given:  # the common case, kept cheap: this runs for every test
+            return []
+        base = config.rootpath
     from .scenarios.files import is_library_name
 
-    given = request.config.getoption("mockauth_scenario")
-    base = request.config.invocation_params.dir
-    if not given:
-        given = request.config.getini("mockauth_scenarios")
-        base = request.config.rootpath
     return [p if is_library_name(p) else base / p for p in given]
 
 

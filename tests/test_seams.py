@@ -118,15 +118,8 @@ def test_the_authenticator_decides(provider: Provider, http: httpx.Client, web: 
     s = provider.services
     assert authenticator_for(s) is AUTO_APPROVE
     use_authenticator(s, Refuses())
-    r = http.get(
-        provider.endpoint("authorize"),
-        params={
-            "client_id": "web",
-            "redirect_uri": WEB_REDIRECT,
-            "response_type": "code",
-            "state": "s1",
-        },
-    )
+    query = {"client_id": "web", "redirect_uri": WEB_REDIRECT, "response_type": "code"}
+    r = http.get(provider.endpoint("authorize"), params={**query, "state": "s1"})
     assert redirect_params(r) == {
         "error": "access_denied",
         "error_description": "nobody gets in today",
@@ -135,15 +128,7 @@ def test_the_authenticator_decides(provider: Provider, http: httpx.Client, web: 
     }
     page = ShowsAPage()
     use_authenticator(s, page)
-    r = http.get(
-        provider.endpoint("authorize"),
-        params={
-            "client_id": "web",
-            "redirect_uri": WEB_REDIRECT,
-            "response_type": "code",
-            "scope": "openid",
-        },
-    )
+    r = http.get(provider.endpoint("authorize"), params={**query, "scope": "openid"})
     assert (r.status_code, "Sign in to web" in r.text) == (200, True)
     assert [a.scope for a in page.seen] == [("openid",)]
     use_authenticator(s, None)

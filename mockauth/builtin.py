@@ -1,7 +1,8 @@
 """The built-in capabilities, registered on import: the grants, the client
-authentication methods, the endpoints (in the order discovery lists them)
-and the fault kinds. Importing :mod:`mockauth` imports this; every
-registry reader then sees them.
+authentication methods and the endpoints (in the order discovery lists them).
+Importing :mod:`mockauth` imports this; every registry reader then sees them.
+The fault kinds register when :mod:`mockauth.faults.tables` (where plain data
+becomes a fault) is first imported: a plain start does not load them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from .endpoints import (
     token,
     userinfo,
 )
-from .faults import documents, http, oauth, tokens
 from .grants import authorization_code, client_credentials, password, refresh_token
 
-__all__ = ["ENDPOINT_MODULES", "FAULT_MODULES", "GRANT_MODULES"]
+__all__ = ["ENDPOINT_MODULES", "GRANT_MODULES"]
 
 ENDPOINT_MODULES = (discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session)
 GRANT_MODULES = (authorization_code, refresh_token, client_credentials, password)
-FAULT_MODULES = (http, oauth, documents, tokens)
 _ = secret

@@ -11,23 +11,19 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Unpack
 
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
-from . import snapshot
 from .clients import Client
 from .clock import ClockLike
 from .config import ClientConfig, ProviderConfig, UserConfig
-from .forge import forge
 from .http import Request, Response
 from .http.wsgi import wsgi_app
 from .journal import Calls, Journal
 from .keys import KeySet, SigningKey
 from .metadata import build_metadata
 from .pipeline import Interceptor, Pipeline
-from .scenarios.easy import FailSpec, rule_for
 from .scenarios.rules import Rule, RuleSet, UnusedRuleError
 from .services import Services
-from .snapshot import Snapshot
 from .store import Store
-from .tokens import TokenService, mint
+from .tokens import TokenService
 from .tokens.claims import RFC9068, ClaimsPolicy
 from .users import User
 
@@ -37,9 +33,12 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
+    from .scenarios.easy import FailSpec
     from .server import LiveServer
+    from .snapshot import Snapshot
+    from .tokens.mint import AccessTokenOptions, IdTokenOptions
 
-__all__ = ["Interceptor", "Provider", "Snapshot"]
+__all__ = ["Interceptor", "Provider"]
 
 
 class Provider:
@@ -166,6 +165,8 @@ class Provider:
         token="expired")``, ``fail("userinfo", drop=True)``, ``fail("token",
         sequence=[503, 503, "real"])``; see :func:`mockauth.scenarios.easy.rule_for`.
         """
+        from .scenarios.easy import rule_for  # faults load with the first rule
+
         return self.add_rule(rule_for(endpoint, **spec))
 
     def add_rule(self, rule: Rule) -> Rule:
@@ -276,31 +277,37 @@ class Provider:
         self.services.users.remove(sub)
 
     # --- minting and forging for tests -------------------------------------
-    def issue_token(
-        self, subject: str | None = None, **options: Unpack[mint.AccessTokenOptions]
-    ) -> str:
+    def issue_token(self, subject: str | None = None, **options: Unpack[AccessTokenOptions]) -> str:
         """Mint an access token as the token endpoint would, without a flow
         (:func:`mockauth.tokens.mint.access_token`); the provider recognises it.
         """
+        from .tokens import mint
+
         return mint.access_token(self.services, subject, **options)
 
-    def issue_id_token(
-        self, subject: str | None = None, **options: Unpack[mint.IdTokenOptions]
-    ) -> str:
+    def issue_id_token(self, subject: str | None = None, **options: Unpack[IdTokenOptions]) -> str:
         """Mint an ID token (OIDC Core §2) for ``subject`` (default: the default user)."""
+        from .tokens import mint
+
         return mint.id_token(self.services, subject, **options)
 
     def forge(self, token: str, kind: str, *, claim: str | None = None, value: Any = None) -> str:
         """A copy of ``token`` with one thing wrong (a kind of ``faults.TOKEN_FAULTS``)."""
+        from .forge import forge
+
         return forge(self.services, token, kind, claim=claim, value=value)
 
     # --- snapshots (the admin API's reset) ----------------------------------
     def snapshot(self) -> Snapshot:
         """Clients, users, rules and the clock as they are now."""
+        from . import snapshot
+
         return snapshot.take(self.services, self._rules)
 
     def restore(self, state: Snapshot) -> None:
         """Back to a :meth:`snapshot`; codes, tokens, sessions and the journal emptied."""
+        from . import snapshot
+
         snapshot.restore(self.services, self._rules, self.journal, state)
 
     # --- serving ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import threading
 import weakref
@@ -16,13 +17,19 @@ from .routes import _EMPTY, ROUTES
 
 if TYPE_CHECKING:
     from ..http import Request, Response
-    from ..provider import Provider, Snapshot
+    from ..http.router import Router
+    from ..provider import Provider
     from ..server import Dispatcher
+    from ..snapshot import Snapshot
 
 __all__ = ["Admin"]
 
-#: The admin routes, through the one router of the package.
-_ROUTER = router(ROUTES)
+
+
+@functools.cache
+def _router() -> Router[list[Route]]:
+    """The admin routes, through the one router of the package (built on first use)."""
+    return router(ROUTES)
 
 
 class Admin:
@@ -82,7 +89,7 @@ class Admin:
         # Two templates may serve one path (/keys/rotate, /keys/{kid}): the method decides.
         found = [
             (route, raw)
-            for routes, raw in _ROUTER.match_all(path_below(request, ADMIN_PREFIX))
+            for routes, raw in _router().match_all(path_below(request, ADMIN_PREFIX))
             for route in routes
         ]
         chosen, raw = next(((r, p) for r, p in found if r.method == method), (None, {}))

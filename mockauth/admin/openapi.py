@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from ..config import STANDARD_CLAIMS, ClientConfig, UserConfig
-from ..faults.base import buildable_faults
 from ..registry import AUTH_METHODS, ENDPOINTS, GRANTS
 from ..scenarios.rules import MATCH_KEYS
 from .access import TOKEN_HEADER
@@ -76,7 +75,9 @@ def _config_schema(cls: type, extra: Mapping[str, Any] | None = None) -> dict[st
 
 def _rule_input() -> dict[str, Any]:
     """A rule table: the matcher, the lifetime, and the keys of every registered fault kind."""
-    kinds = buildable_faults()
+    from ..faults.tables import fault_kinds  # the kinds load when first needed
+
+    kinds = fault_kinds()
     properties: dict[str, Any] = {
         "endpoint": {"enum": list(ENDPOINTS.names())},
         "method": {"type": "string"},

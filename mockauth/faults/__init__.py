@@ -10,9 +10,9 @@ answer. The kinds that can be written as data live in a registry
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ..forge import TOKEN_FAULTS
 from .base import (
     Callback,
     ConnectionDropped,
@@ -20,14 +20,29 @@ from .base import (
     Fault,
     FaultContext,
     Real,
-    buildable_faults,
     register_fault,
 )
-from .build import build, fault_keys, outcome
-from .documents import JsonPatch, RotateKeys, StripKids
-from .http import MAX_DELAY, Delay, Drop, HttpFault, Truncated, proxy_error, rate_limited
-from .oauth import OAuthErrorFault
-from .tokens import TokenFault
+
+if TYPE_CHECKING:
+    from ..forge import TOKEN_FAULTS
+    from .base import buildable_faults
+    from .documents import JsonPatch, RotateKeys, StripKids
+    from .http import MAX_DELAY, Delay, Drop, HttpFault, Truncated, proxy_error, rate_limited
+    from .oauth import OAuthErrorFault
+    from .tables import build, fault_keys, outcome
+    from .tokens import TokenFault
+
+#: Where each name that loads on first use lives (the fault kinds register as they load).
+_LAZY = {
+    **dict.fromkeys(("build", "buildable_faults", "fault_keys", "outcome"), "tables"),
+    **dict.fromkeys(("JsonPatch", "RotateKeys", "StripKids"), "documents"),
+    **dict.fromkeys(
+        ("MAX_DELAY", "Delay", "Drop", "HttpFault", "Truncated", "proxy_error", "rate_limited"),
+        "http",
+    ),
+    "OAuthErrorFault": "oauth",
+    "TokenFault": "tokens",
+}
 
 __all__ = [
     "FAULT_KEYS",
@@ -59,7 +74,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Read off the registry when asked, so fault kinds registered later count too.
-    if name == "FAULT_KEYS":
-        return fault_keys()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # The kinds load on first use: a plain start (no rule scripted) never needs them.
+    tables = importlib.import_module(f"{__name__}.tables")  # registers the built-in kinds
+    if name == "FAULT_KEYS":  # read off the registry when asked: later kinds count too
+        return tables.fault_keys()
+    if name == "TOKEN_FAULTS":
+        from ..forge import TOKEN_FAULTS
+
+        return TOKEN_FAULTS
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

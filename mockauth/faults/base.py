@@ -106,7 +106,7 @@ class Fault(ABC):
         return {"kind": self.kind}
 
 
-#: ``build(spec, key)``: a fault from plain data (:func:`mockauth.faults.build.build`).
+#: ``build(spec, key)``: a fault from plain data (:func:`mockauth.faults.tables.build`).
 Builder = Callable[[Any, str], "Fault"]
 
 F = TypeVar("F", bound=type[Fault])

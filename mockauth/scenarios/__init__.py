@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..registry import ENDPOINTS
-from .easy import FailSpec, rule_for
 from .match import Match
 from .rules import Rule, RuleSet, UnusedRuleError, rule_from_mapping, rule_keys
 
 if TYPE_CHECKING:
+    from .easy import FailSpec, rule_for
     from .files import ClockSettings, Scenario, library, load_scenario
 
 __all__ = [
@@ -42,6 +42,10 @@ def __getattr__(name: str) -> Any:
         from . import files
 
         return getattr(files, name)
+    if name in ("FailSpec", "rule_for"):
+        from . import easy
+
+        return getattr(easy, name)
     # Read off the registries when asked, so endpoints registered later count too.
     if name == "ENDPOINT_NAMES":
         return ENDPOINTS.names()

@@ -2,7 +2,7 @@
 
 Its keywords are typed once (:class:`FailSpec`): the match criteria, the
 lifetime, and the fault keys of a scenario file's fault table, checked the
-same way (:func:`mockauth.faults.build`).
+same way (:func:`mockauth.faults.tables`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, TypedDict, Unpack
 from .._check import did_you_mean
 from ..errors import MockauthError
 from ..faults.base import Fault
-from ..faults.build import build
+from ..faults.tables import build
 from .match import Match
 from .rules import Rule
 

@@ -17,7 +17,6 @@ from typing import Any
 from .._check import unknown_key
 from ..errors import ConfigError, MockauthError
 from ..faults.base import Fault
-from ..faults.build import build, fault_keys, outcome
 from .match import Call, Match
 
 __all__ = ["MATCH_KEYS", "Rule", "RuleSet", "UnusedRuleError", "rule_from_mapping", "rule_keys"]
@@ -51,6 +50,8 @@ class Rule:
         strict: bool | None = None,
         name: str | None = None,
     ) -> None:
+        from ..faults.tables import outcome  # the fault kinds load with the first rule
+
         if (fault is None) == (sequence is None):
             raise MockauthError("a rule needs a fault or a sequence of outcomes, not both")
         for key, value in (("times", times), ("after", after)):
@@ -231,6 +232,8 @@ _LIFETIME_KEYS = ("times", "after", "sequence", "strict", "name")
 
 def rule_keys() -> tuple[str, ...]:
     """Every key a rule table may hold: matcher, lifetime and (registered) fault keys."""
+    from ..faults.tables import fault_keys
+
     return (*MATCH_KEYS, *_LIFETIME_KEYS, *fault_keys())
 
 
@@ -240,7 +243,7 @@ def rule_from_mapping(data: Mapping[str, Any], key: str = "") -> Rule:
     ``{"endpoint": "token", "grant_type": "refresh_token", "error": "invalid_grant",
     "times": 1}``, ``{"endpoint": "jwks", "delay": 2.0}``, ``{"endpoint": "token",
     "sequence": [503, 503, "real"]}``. The fault keys are those of
-    :func:`mockauth.faults.build`; a misspelt key gets a "did you mean".
+    :func:`mockauth.faults.tables`; a misspelt key gets a "did you mean".
     """
     try:
         return _rule(data)
@@ -269,4 +272,6 @@ def _rule(data: Mapping[str, Any]) -> Rule:
         return Rule(match, sequence=sequence, **life)
     if not fields:
         raise ConfigError("", "a rule needs a fault (error, status, delay, token, ...)")
+    from ..faults.tables import build
+
     return Rule(match, build(fields), **life)

@@ -9,11 +9,31 @@ from typing import Any
 
 from .._check import join, unknown_key
 from ..errors import ConfigError
+from . import documents, tokens
 from .base import Fault, Real, buildable_faults
 from .http import HttpFault
 from .oauth import OAuthErrorFault
 
-__all__ = ["build", "build_table", "fault_keys", "outcome", "selecting_keys"]
+#: The built-in fault kinds: importing them registers them (this module is where
+#: plain data becomes a fault, so it is where they are loaded: on first use).
+BUILTIN_KINDS = (HttpFault, OAuthErrorFault, documents.JsonPatch, documents.RotateKeys,
+                 documents.StripKids, tokens.TokenFault)  # fmt: skip
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "build",
+    "build_table",
+    "buildable_faults",
+    "fault_keys",
+    "fault_kinds",
+    "outcome",
+    "selecting_keys",
+]
+
+
+def fault_kinds() -> list[type[Fault]]:
+    """Every registered fault kind (the built-in ones and any registered since)."""
+    return buildable_faults()
 
 
 def fault_keys() -> tuple[str, ...]:

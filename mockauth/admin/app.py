@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["Admin"]
 
 
-
 @functools.cache
 def _router() -> Router[list[Route]]:
     """The admin routes, through the one router of the package (built on first use)."""

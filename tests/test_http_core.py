@@ -245,3 +245,17 @@ def test_the_router_matches_templates_and_lists_every_match() -> None:
     assert router.match("/keys/a/b") is None
     assert [t for t, _ in router.match_all("/keys/rotate")] == ["rotate", "retire"]
     assert router.nearest("/keys/rotat") == "/keys/rotate"
+
+
+def test_a_404_shows_in_the_admin_journal() -> None:
+    from mockauth.admin import TOKEN_HEADER
+
+    provider = Provider()
+    with LiveServer([provider], admin_token="t0ken") as server, httpx.Client() as http:
+        assert http.get(provider.issuer + "/userinf").status_code == 404
+        calls = http.get(
+            f"{server.admin_url}/issuers/default/calls", headers={TOKEN_HEADER: "t0ken"}
+        ).json()["calls"]
+    assert [(c["endpoint"], c["path"], c["status"], c["error"]) for c in calls] == [
+        (None, "/default/userinf", 404, "not_found")
+    ]

@@ -288,6 +288,9 @@ def test_a_capability_is_registered_once() -> None:
         register_endpoint("not an endpoint")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must start with '/'"):
         register_endpoint(Endpoint("bad", "bad", ("GET",), ping))
+    with pytest.raises(ValueError, match="/token is the token endpoint's"):
+        register_endpoint(Endpoint("bad", "/token", ("GET",), ping))
+    assert "bad" not in ENDPOINTS
 
 
 def test_the_live_server_serves_a_registered_endpoint(team: Provider) -> None:

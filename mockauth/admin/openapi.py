@@ -226,7 +226,10 @@ def _components() -> dict[str, Any]:
         },
         "Call": _object_schema(
             {
-                "endpoint": {"type": "string"},
+                "endpoint": {
+                    "type": ["string", "null"],
+                    "description": "null for a path no endpoint serves (a 404)",
+                },
                 "method": {"type": "string"},
                 "path": {"type": "string"},
                 "params": {"type": "object", "additionalProperties": {"type": "string"}},

@@ -76,9 +76,14 @@ def register_endpoint(endpoint: Endpoint, *, replace: bool = False) -> Endpoint:
     """Serve ``endpoint`` under every issuer (and everything derived from it)."""
     if not isinstance(endpoint, Endpoint):
         raise TypeError(f"expected an Endpoint, got {endpoint!r}")
+    taken = {r: e.name for e in endpoints() if e.name != endpoint.name for r in e.routes}
     for route in endpoint.routes:
         if not route.startswith("/"):
             raise ValueError(f"endpoint {endpoint.name!r}: route {route!r} must start with '/'")
+        if route in taken:
+            raise ValueError(
+                f"endpoint {endpoint.name!r}: {route} is the {taken[route]} endpoint's"
+            )
     ENDPOINTS.register(endpoint, replace=replace)
     return endpoint
 

@@ -7,18 +7,14 @@ becomes a fault) is first imported: a plain start does not load them.
 
 from __future__ import annotations
 
+# isort: off
+# Registration follows import order: the order discovery lists endpoints and grants in.
+from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, revoke
+from .endpoints import end_session
+from .grants import authorization_code, refresh_token, client_credentials, password
 from .clientauth import secret
-from .endpoints import (
-    authorize,
-    discovery,
-    end_session,
-    introspect,
-    jwks,
-    revoke,
-    token,
-    userinfo,
-)
-from .grants import authorization_code, client_credentials, password, refresh_token
+
+# isort: on
 
 __all__ = ["ENDPOINT_MODULES", "GRANT_MODULES"]
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from . import pkce
 from .config import SCOPE_CLAIMS
 from .endpoints import endpoints
-from .endpoints.authorize.request import RESPONSE_MODES, RESPONSE_TYPES
 from .registry import AUTH_METHODS, GRANTS
 
 if TYPE_CHECKING:
@@ -37,6 +36,10 @@ def build_metadata(s: Services) -> dict[str, Any]:
     """The discovery document of ``s``'s issuer; empty lists are left out
     (OIDC Discovery §3, RFC 8414 §2: omit rather than publish an empty list).
     """
+    # Here, not at the top: discovery imports this module before the authorization
+    # endpoint registers, and registration order is the order endpoints are listed in.
+    from .endpoints.authorize.request import RESPONSE_MODES, RESPONSE_TYPES
+
     base = s.issuer
     doc: dict[str, Any] = {"issuer": base}
     auth_endpoints = []

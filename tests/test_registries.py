@@ -298,3 +298,22 @@ def test_the_live_server_serves_a_registered_endpoint(team: Provider) -> None:
         r = http.get(team.endpoint("ping"))
         assert (r.status_code, r.json()["pong"]) == (200, team.issuer)
         assert server.url in team.issuer
+
+
+def test_the_built_ins_are_listed_in_discovery_order() -> None:
+    assert ENDPOINTS.names() == (
+        "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke",
+        "end_session",
+    )  # fmt: skip
+    assert GRANTS.names() == (
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    )
+    assert AUTH_METHODS.names() == ("client_secret_basic", "client_secret_post", "none")
+    keys = [k for k in Provider().metadata() if k.endswith(("_endpoint", "_uri"))]
+    assert keys == [
+        "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+        "introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
+    ]  # fmt: skip

@@ -12,13 +12,14 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import SIGNING_ALGS
 from .errors import MockauthError
 
-__all__ = ["KeySet", "SigningKey", "b64url"]
+__all__ = ["ALGORITHMS", "Algorithm", "KeySet", "SigningKey", "algorithm", "b64url"]
 
 
 # RFC 7638 §3.2: the members that make up a JWK thumbprint, per key type.
@@ -55,32 +56,69 @@ class SigningKey:
         return self.key if self.symmetric else self.key.public_key()
 
 
-def _generate(alg: str) -> Any:
+def _rsa() -> Any:
     # cryptography and PyJWT load on first use: `mockauth serve` answers discovery without them.
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    if alg in ("RS256", "PS256"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "EdDSA":
-        return ed25519.Ed25519PrivateKey.generate()
-    if alg == "HS256":
-        return secrets.token_bytes(32)
-    raise MockauthError(f"unsupported signing algorithm {alg!r}; use one of {SIGNING_ALGS}")
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _p256() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _ed25519() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def _secret() -> bytes:
+    return secrets.token_bytes(32)
+
+
+class Algorithm(NamedTuple):
+    """A signing algorithm the provider offers (RFC 7518 §3.1, RFC 8037 §3.1)."""
+
+    name: str
+    #: The key type of its JWKs (RFC 7517 §4.1); ``oct`` keys are never published.
+    kty: str
+    #: Makes a new private key (or secret).
+    generate: Callable[[], Any]
+    #: The hash ``at_hash`` / ``c_hash`` take (OIDC Core §3.1.3.6); Ed25519 uses
+    #: SHA-512 (OIDC Core errata set 2).
+    hash: str
+
+
+#: Every algorithm tokens may be signed with: the one table key generation,
+#: JWKs and the ID-token hashes read.
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("RS256", "RSA", _rsa, "sha256"),
+        Algorithm("PS256", "RSA", _rsa, "sha256"),
+        Algorithm("ES256", "EC", _p256, "sha256"),
+        Algorithm("EdDSA", "OKP", _ed25519, "sha512"),
+        Algorithm("HS256", "oct", _secret, "sha256"),
+    )
+}
+
+
+def algorithm(alg: str) -> Algorithm:
+    """The table entry for ``alg``; :class:`MockauthError` for one the provider lacks."""
+    found = ALGORITHMS.get(alg)
+    if found is None:
+        raise MockauthError(f"unsupported signing algorithm {alg!r}; use one of {SIGNING_ALGS}")
+    return found
 
 
 def _public_jwk(alg: str, key: Any) -> dict[str, Any]:
     from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-    public = key.public_key()
-    jwk: dict[str, Any]
-    if alg in ("RS256", "PS256"):
-        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
-    elif alg == "ES256":
-        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
-    else:
-        jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+    exporters: dict[str, Any] = {"RSA": RSAAlgorithm, "EC": ECAlgorithm, "OKP": OKPAlgorithm}
+    jwk: dict[str, Any] = exporters[algorithm(alg).kty].to_jwk(key.public_key(), as_dict=True)
     # key_ops beside use makes cryptojwt/idpyoidc reject the whole set.
     jwk.pop("key_ops", None)
     return jwk
@@ -106,8 +144,8 @@ def process_key(alg: str, generation: int = 0) -> SigningKey:
     with _cache_lock:
         found = _cache.get(cache_key)
         if found is None:
-            raw = _generate(alg)
-            if alg == "HS256":
+            raw = algorithm(alg).generate()
+            if algorithm(alg).kty == "oct":
                 kid = f"mockauth-hs256-{b64url(hashlib.sha256(raw).digest())[:16]}"
                 found = SigningKey(kid, alg, raw, None)
             else:

@@ -111,3 +111,25 @@ def test_several_algorithms_at_once_and_a_key_per_token(provider: Provider) -> N
     assert jwt.get_unverified_header(by_old_key)["kid"] == old_kid
     with pytest.raises(MockauthError, match="no published key"):
         provider.issue_token("alice", kid="mockauth-nope")
+
+
+def test_one_table_of_algorithms() -> None:
+    import hashlib
+
+    from mockauth.config import SIGNING_ALGS
+    from mockauth.keys import ALGORITHMS, algorithm, b64url, process_key
+    from mockauth.tokens import half_hash
+
+    assert tuple(ALGORITHMS) == SIGNING_ALGS  # the config's choices are the table's
+    for alg in SIGNING_ALGS:
+        key = process_key(alg)
+        assert key.alg == alg
+        assert (key.public_jwk is None) == (ALGORITHMS[alg].kty == "oct")
+        if key.public_jwk is not None:
+            assert key.public_jwk["kty"] == ALGORITHMS[alg].kty
+    # at_hash / c_hash follow the table: SHA-512 for Ed25519, else the name's hash
+    assert len(half_hash("x", "EdDSA")) == len(half_hash("x", "ES512"))
+    assert half_hash("x", "RS256") == b64url(hashlib.sha256(b"x").digest()[:16])
+    assert half_hash("x", "EdDSA") == b64url(hashlib.sha512(b"x").digest()[:32])
+    with pytest.raises(MockauthError, match="unsupported signing algorithm 'RS1'"):
+        algorithm("RS1")

@@ -18,7 +18,7 @@ from .. import jose
 from ..clock import ClockLike
 from ..config import SIGNING_ALGS, TokenConfig
 from ..errors import InvalidToken, MockauthError
-from ..keys import KeySet, SigningKey, b64url
+from ..keys import ALGORITHMS, KeySet, SigningKey, b64url
 from ..store import AccessRecord, RefreshRecord, Store
 from .binding import BEARER, SenderConstraint
 from .claims import RFC9068, ClaimsContext, ClaimsPolicy
@@ -37,12 +37,12 @@ def new_secret(nbytes: int = 32) -> str:
 def half_hash(value: str, alg: str) -> str:
     """``at_hash`` / ``c_hash``: left half of the hash matching ``alg`` (OIDC Core §3.1.3.6).
 
-    EdDSA with Ed25519 uses SHA-512 (OIDC Core errata set 2).
+    The provider's algorithms name their hash in :data:`~mockauth.keys.ALGORITHMS`
+    (Ed25519: SHA-512); others follow their name (``ES384``: SHA-384).
     """
-    if alg == "EdDSA":
-        digest = hashlib.sha512(value.encode("ascii")).digest()
-    else:
-        digest = hashlib.new(f"sha{alg[2:]}", value.encode("ascii")).digest()
+    known = ALGORITHMS.get(alg)
+    name = known.hash if known is not None else f"sha{alg[2:]}"
+    digest = hashlib.new(name, value.encode("ascii")).digest()
     return b64url(digest[: len(digest) // 2])
 
 

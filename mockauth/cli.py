@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
@@ -79,10 +81,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         type=_admin_token,
         default=None,
-        help="token of the admin API at /_mockauth (default: a new one each run, printed)",
+        help="token of the admin API at /_mockauth (default: $MOCKAUTH_ADMIN_TOKEN, else a "
+        "new one each run, printed); other users can read it in ps: prefer the file or variable",
+    )
+    serve.add_argument(
+        "--admin-token-file",
+        metavar="FILE",
+        default=None,
+        help="read the admin token from FILE (its first line)",
     )
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API")
     return parser
+
+
+#: The environment variable the admin token may come from (not visible in ``ps``).
+ADMIN_TOKEN_ENV = "MOCKAUTH_ADMIN_TOKEN"
+
+
+def _given_admin_token(args: argparse.Namespace) -> str | None:
+    """The admin token from ``--admin-token``, ``--admin-token-file`` or the environment."""
+    from .admin import check_token
+
+    given = getattr(args, "admin_token", None)
+    path = getattr(args, "admin_token_file", None)
+    if given is not None and path is not None:
+        raise ConfigError("--admin-token-file", "cannot stand beside --admin-token: give one")
+    if given is not None:
+        return str(given)
+    if path is not None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError("--admin-token-file", f"cannot read {path}: {exc}") from None
+        token = lines[0].strip() if lines else ""
+        try:
+            return check_token(token)
+        except ConfigError as exc:
+            raise ConfigError("--admin-token-file", f"{path}: {exc.message}") from None
+    from_env = os.environ.get(ADMIN_TOKEN_ENV)
+    if from_env:
+        try:
+            return check_token(from_env.strip())
+        except ConfigError as exc:
+            raise ConfigError(ADMIN_TOKEN_ENV, exc.message) from None
+    return None
 
 
 def _port(value: str) -> int:
@@ -201,7 +243,11 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         return 2
     admin_token = None
     if not getattr(args, "no_admin", False):
-        admin_token = getattr(args, "admin_token", None) or new_token()
+        try:
+            admin_token = _given_admin_token(args) or new_token()
+        except ConfigError as exc:
+            print(f"mockauth: error: {exc}", file=err)
+            return 2
     try:
         server = LiveServer(
             providers,

@@ -28,6 +28,10 @@ __all__ = ["REDACTED", "Call", "Calls", "Journal"]
 REDACTED = "[redacted]"
 #: The most calls a journal keeps; older ones are dropped first.
 MAX_CALLS = 10_000
+#: The most bytes of requests a journal keeps (parameters, credentials); older go first.
+MAX_BYTES = 16 * 1024 * 1024
+#: What one call costs beyond its parameters (the object, its strings and references).
+_OVERHEAD = 512
 
 
 def redact(params: Mapping[str, str]) -> dict[str, str]:
@@ -60,7 +64,7 @@ class Call:
 
     __slots__ = (
         "_client_id", "_params", "_source", "endpoint", "error", "method", "path", "rule",
-        "status", "time",
+        "size", "status", "time",
     )  # fmt: skip
 
     def __init__(
@@ -82,6 +86,8 @@ class Call:
         self.status: int | None = None
         self.error: str | None = None
         self.rule: Rule | None = None
+        #: About how many bytes the call holds on to (what the journal's byte bound counts).
+        self.size = _OVERHEAD + len(path)
         self._params: dict[str, str] | None = None
         self._client_id: str | None = None
         self._source = source
@@ -254,22 +260,45 @@ class JournalAssertionError(MockauthError, AssertionError):
 
 
 class Journal:
-    """Thread-safe, bounded store of :class:`Call` records (the newest ``max_calls``)."""
+    """Thread-safe store of :class:`Call` records, bounded by count and by bytes:
+    the newest ``max_calls`` calls holding at most ``max_bytes`` of requests
+    (10,000 calls and 16 MiB by default). The newest call is always kept.
+    """
 
-    def __init__(self, max_calls: int = MAX_CALLS) -> None:
-        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
-            raise MockauthError(f"max_calls must be a positive integer, got {max_calls!r}")
+    def __init__(self, max_calls: int = MAX_CALLS, max_bytes: int = MAX_BYTES) -> None:
+        for name, value in (("max_calls", max_calls), ("max_bytes", max_bytes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise MockauthError(f"{name} must be a positive integer, got {value!r}")
         self._lock = threading.Lock()
-        self._calls: deque[Call] = deque(maxlen=max_calls)
+        self._calls: deque[Call] = deque()
+        self._max_calls = max_calls
+        self._max_bytes = max_bytes
+        self._bytes = 0
 
     @property
     def max_calls(self) -> int:
         """How many calls are kept; older ones are dropped first."""
-        return self._calls.maxlen or MAX_CALLS
+        return self._max_calls
+
+    @property
+    def max_bytes(self) -> int:
+        """How many bytes of requests are kept; older calls are dropped first."""
+        return self._max_bytes
+
+    @property
+    def bytes(self) -> int:
+        """About how many bytes the kept calls hold."""
+        return self._bytes
 
     def record(self, call: Call) -> None:
         with self._lock:
-            self._calls.append(call)
+            calls = self._calls
+            calls.append(call)
+            self._bytes += call.size
+            while len(calls) > 1 and (
+                len(calls) > self._max_calls or self._bytes > self._max_bytes
+            ):
+                self._bytes -= calls.popleft().size
 
     def snapshot(self) -> Calls:
         with self._lock:
@@ -278,6 +307,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._bytes = 0
 
 
 def _single(multi: Any) -> dict[str, str]:
@@ -304,13 +334,16 @@ def new_call(
     """
     authorization = request.headers.get("Authorization")
     if params is not None:
-        return Call(
+        call = Call(
             endpoint, request.method, request.path, now, params=params,
             authorization=authorization,
         )  # fmt: skip
-    # The form only if the endpoint parsed it already: recording never parses.
-    source = (request.query_string, request.__dict__.get("form"), authorization)
-    return Call(endpoint, request.method, request.path, now, source=source)
+    else:
+        # The form only if the endpoint parsed it already: recording never parses.
+        source = (request.query_string, request.__dict__.get("form"), authorization)
+        call = Call(endpoint, request.method, request.path, now, source=source)
+    call.size += len(request.query_string) + len(request.body) + len(authorization or "")
+    return call
 
 
 def error_of(response: Any) -> str | None:

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 
@@ -26,6 +26,8 @@ from .errors import MockauthError, ServerThreadError
 from .faults.base import ConnectionDropped
 from .http import Request, Response, json_response, read_body
 from .http.wsgi import wsgi_app
+from .journal import REDACTED
+from .registry import secret_params
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -62,7 +64,7 @@ class RootApp(Protocol):
 
 #: Root applications by name, registered by the packages that provide them
 #: (:mod:`mockauth.admin` registers ``"admin"``): the server imports none of them.
-ROOT_APPS: dict[str, Callable[[str], RootApp]] = {}
+ROOT_APPS: dict[str, Callable[[str, str | None], RootApp]] = {}
 
 
 class Dispatcher:
@@ -149,6 +151,21 @@ class Dispatcher:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return wsgi_app(self.handle)(environ, start_response)
+
+
+def redacted_target(target: str) -> str:
+    """A request target fit for a log: the value of every secret query parameter
+    (codes, tokens, ``id_token_hint``, assertions ...) replaced by ``[redacted]``.
+    """
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    secret = secret_params()
+    pairs = []
+    for pair in query.split("&"):
+        name, eq, _ = pair.partition("=")
+        pairs.append(f"{name}={REDACTED}" if eq and unquote_plus(name) in secret else pair)
+    return f"{path}?{'&'.join(pairs)}"
 
 
 def root_well_knowns() -> frozenset[str]:
@@ -303,8 +320,12 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if not self.quiet:
-            super().log_request(code, size)
+        if self.quiet:
+            return
+        path = getattr(self, "path", None)
+        line = f"{self.command} {redacted_target(path)} {self.request_version}" if path else "-"
+        line = line.translate(self._control_char_table)
+        self.log("info", '"%s" %s %s', line, code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         if type == "error" or not self.quiet:
@@ -385,7 +406,7 @@ class LiveServer:
     ) -> None:
         self.dispatcher = Dispatcher(providers)
         if admin_token is not None:  # the admin API, guarded by this token
-            self.dispatcher.admin = ROOT_APPS["admin"](admin_token)
+            self.dispatcher.admin = ROOT_APPS["admin"](admin_token, public_url)
             for provider in self.dispatcher.providers:
                 self.dispatcher.admin.remember(provider)  # what reset goes back to
         self.host = host

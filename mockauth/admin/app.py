@@ -7,7 +7,9 @@ import hmac
 import threading
 import weakref
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from .._check import is_loopback as _check_loopback
 from .access import ADMIN_PREFIX, TOKEN_HEADER, check_token, is_loopback
 from .context import Context
 from .errors import AdminError, bad
@@ -25,6 +27,17 @@ if TYPE_CHECKING:
 __all__ = ["Admin"]
 
 
+def _host_name(value: str | None) -> str | None:
+    """The host of a ``Host`` header (RFC 9110 §7.2), without its port; ``None`` if malformed."""
+    if not value:
+        return None
+    try:
+        host = urlsplit(f"//{value.strip()}").hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
 @functools.cache
 def _router() -> Router[list[Route]]:
     """The admin routes, through the one router of the package (built on first use)."""
@@ -38,9 +51,14 @@ class Admin:
 
     prefix = ADMIN_PREFIX
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, public_url: str | None = None) -> None:
         self.token = check_token(token)
         self._token = token.encode("ascii")
+        # DNS rebinding: a page on another site may reach a loopback port under its own
+        # name, so the API answers only Host headers that name this machine (or the
+        # public URL it was given).
+        public_host = urlsplit(public_url).hostname if public_url else None
+        self._public_host = public_host.lower() if public_host else None
         self._lock = threading.Lock()
         self._snapshots: weakref.WeakKeyDictionary[Provider, Snapshot] = weakref.WeakKeyDictionary()
 
@@ -60,6 +78,15 @@ class Admin:
     def _authorize(self, request: Request, route: Route | None) -> None:
         if not is_loopback(request.remote_addr):
             raise AdminError(403, "forbidden", "the admin API answers loopback clients only")
+        host = _host_name(request.headers.get("Host"))
+        if host is None or not (_check_loopback(host) or host == self._public_host):
+            raise AdminError(
+                403,
+                "forbidden",
+                "the admin API answers only a Host naming this machine (127.0.0.1, [::1], "
+                "localhost) or the server's public URL",
+                "Host",
+            )
         if route is not None and not route.auth:
             return
         sent = request.headers.get(TOKEN_HEADER)

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MockauthError, UnknownUserError
 from ..http import Response
 from .errors import bad, not_found
-from .inputs import Check, _alg, _boolean, _fields, _nonempty, _object, _seconds, _string, _strings
+from .inputs import (
+    Check,
+    _alg,
+    _boolean,
+    _fields,
+    _nonempty,
+    _object,
+    _seconds,
+    _string,
+    _strings,
+    _token,
+)
 from .views import _reply, key_json
 
 if TYPE_CHECKING:
@@ -74,7 +85,7 @@ def _id_token(ctx: Context) -> Response:
         "subject": _nonempty,
         "client_id": _nonempty,
         "nonce": _string,
-        "access_token": _string,
+        "access_token": _token,
         "expires_in": _seconds,
         "claims": _object,
     }

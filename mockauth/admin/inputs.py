@@ -36,6 +36,14 @@ def _string(key: str, value: Any) -> str:
     return value
 
 
+def _token(key: str, value: Any) -> str:
+    """A token string: visible ASCII only (RFC 6750 §2.1), as every token this provider makes."""
+    text = _string(key, value)
+    if not text or not all("\x21" <= c <= "\x7e" for c in text):
+        raise bad(key, "a token is visible ASCII characters (RFC 6750 §2.1)")
+    return text
+
+
 def _nonempty(key: str, value: Any) -> str:
     text = _string(key, value)
     if not text:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
+from ..errors import MockauthError
+
 if TYPE_CHECKING:
     from ..services import Services
 
@@ -90,6 +92,10 @@ def id_token(s: Services, subject: str | None = None, **options: Unpack[IdTokenO
     unknown = set(options) - set(IdTokenOptions.__annotations__)
     if unknown:
         raise TypeError(f"issue_id_token() got an unexpected keyword {sorted(unknown)[0]!r}")
+    access_token = options.get("access_token")
+    if access_token is not None and not (access_token.isascii() and access_token.isprintable()):
+        # at_hash hashes the token's ASCII octets (OIDC Core §3.1.3.6)
+        raise MockauthError("issue_id_token(): access_token must be visible ASCII characters")
     sub = subject or s.users.default().sub
     client_id = options.get("client_id") or DEFAULT_CLIENT_ID
     return s.tokens.id_token(
@@ -98,7 +104,7 @@ def id_token(s: Services, subject: str | None = None, **options: Unpack[IdTokenO
         sub=sub,
         auth_time=int(s.clock.now()),
         nonce=options.get("nonce"),
-        access_token=options.get("access_token"),
+        access_token=access_token,
         claims=options.get("claims"),
         expires_in=options.get("expires_in"),
         user=s.users.find(sub, by_sub=True),

@@ -1,0 +1,189 @@
+"""Serving that holds (issue 7): the first defects fixed.
+
+D2 (an admin 500 on a non-ASCII token), D7 (secrets in verbose logs), D9 (a
+journal bounded by bytes too), D10 (the admin API and the Host header; the
+admin token from a file or the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mockauth import LiveServer, MockauthError, Provider
+from mockauth.admin import TOKEN_HEADER
+from mockauth.journal import MAX_BYTES, MAX_CALLS, Journal
+from mockauth.server import redacted_target
+
+from .serve import ServeProcess
+
+TOKEN = "t0ken-for-tests"
+
+
+# --- D2: no 500 for a token that is not ASCII -------------------------------------------
+
+
+def test_a_non_ascii_access_token_is_a_400_naming_it() -> None:
+    provider = Provider()
+    with LiveServer([provider], admin_token=TOKEN) as server, httpx.Client() as http:
+        r = http.post(
+            f"{server.admin_url}/issuers/default/tokens/id",
+            json={"access_token": "café"},
+            headers={TOKEN_HEADER: TOKEN},
+        )
+        ok = http.post(
+            f"{server.admin_url}/issuers/default/tokens/id",
+            json={"access_token": provider.issue_token("alice")},
+            headers={TOKEN_HEADER: TOKEN},
+        )
+    assert (r.status_code, r.json()["key"]) == (400, "access_token")
+    assert ok.status_code == 200
+    assert provider.errors == []
+
+
+def test_issue_id_token_refuses_a_non_ascii_access_token() -> None:
+    with pytest.raises(MockauthError, match="access_token must be visible ASCII"):
+        Provider().issue_id_token(access_token="café")
+
+
+# --- D7: no secret in a log line -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        (
+            "/d/endsession?id_token_hint=eyJ.x.y&state=s",
+            "/d/endsession?id_token_hint=[redacted]&state=s",
+        ),
+        ("/d/userinfo?access_token=abc", "/d/userinfo?access_token=[redacted]"),
+        (
+            "/cb?code=c&state=s&client_secret=x",
+            "/cb?code=[redacted]&state=s&client_secret=[redacted]",
+        ),
+        ("/d/token", "/d/token"),
+        ("/d/authorize?client_id=web&scope=openid", "/d/authorize?client_id=web&scope=openid"),
+    ],
+)
+def test_log_lines_redact_secrets(target: str, shown: str) -> None:
+    assert redacted_target(target) == shown
+
+
+def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
+    with ServeProcess("--verbose", cwd=tmp_path) as served:
+        hint = Provider().issue_id_token("alice")
+        httpx.get(f"{served.url}/default/endsession", params={"id_token_hint": hint})
+        httpx.get(f"{served.url}/default/userinfo", params={"access_token": "secret-abc"})
+        _, _, stderr = served.stop()
+    assert "endsession?id_token_hint=[redacted]" in stderr
+    assert "access_token=[redacted]" in stderr
+    assert hint not in stderr
+    assert "secret-abc" not in stderr
+
+
+# --- D9: the journal is bounded by bytes ------------------------------------------------------
+
+
+def test_the_journal_is_bounded_by_bytes_too() -> None:
+    assert (Journal().max_calls, Journal().max_bytes) == (MAX_CALLS, MAX_BYTES)
+    provider = Provider()
+    provider.journal = Journal(max_bytes=200_000)
+    with provider.httpx_client() as http:
+        for i in range(20):
+            http.post("/token", data={"grant_type": "client_credentials", "pad": "x" * 60_000,
+                                      "n": str(i)})  # fmt: skip
+    calls = provider.calls
+    assert 1 <= len(calls) <= 4  # 60 KB each: a few fit in 200 KB
+    assert calls[-1].params["n"] == "19"  # the newest is kept, the oldest went first
+    assert provider.journal.bytes <= 200_000
+    with pytest.raises(MockauthError, match="max_bytes"):
+        Journal(max_bytes=0)
+
+
+def test_one_call_larger_than_the_bound_is_still_kept() -> None:
+    provider = Provider()
+    provider.journal = Journal(max_bytes=1_000)
+    with provider.httpx_client() as http:
+        http.post("/token", data={"grant_type": "client_credentials", "pad": "x" * 5_000})
+    assert len(provider.calls) == 1
+
+
+# --- D10: the admin API and the Host header; the token kept out of ps -----------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1", 200),
+        ("localhost:8080", 200),
+        ("[::1]:9", 200),
+        ("LOCALHOST", 200),
+        ("mockauth:8080", 200),  # the public URL's host
+        ("evil.example", 403),
+        ("127.0.0.1.evil.example", 403),
+        ("", 403),
+    ],
+)
+def test_the_admin_api_answers_only_hosts_that_name_it(host: str, status: int) -> None:
+    with LiveServer([Provider()], admin_token=TOKEN, public_url="http://mockauth:8080") as server:
+        assert server.admin_url is not None
+        r = httpx.get(server.admin_url + "/issuers", headers={TOKEN_HEADER: TOKEN, "Host": host})
+    assert r.status_code == status, r.text
+    if status == 403:
+        assert r.json()["key"] == "Host"
+
+
+def test_without_a_public_url_only_loopback_names_pass() -> None:
+    with LiveServer([Provider()], admin_token=TOKEN) as server:
+        assert server.admin_url is not None
+        headers = {TOKEN_HEADER: TOKEN, "Host": "mockauth:8080"}
+        r = httpx.get(server.admin_url + "/issuers", headers=headers)
+    assert r.status_code == 403
+
+
+def _admin_header(served: ServeProcess) -> str | None:
+    found = re.search(rf"{re.escape(TOKEN_HEADER)}: (\S+)", served.text)
+    return found[1] if found else None
+
+
+def test_the_admin_token_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "token.txt").write_text("from-a-file-0123\n")
+    with ServeProcess("--admin-token-file", "token.txt", cwd=tmp_path) as served:
+        assert _admin_header(served) == "from-a-file-0123"
+        assert served.admin_url is not None
+        r = httpx.get(served.admin_url + "/issuers", headers={TOKEN_HEADER: "from-a-file-0123"})
+        assert r.status_code == 200
+        assert "from-a-file-0123" not in " ".join(served.process.args)  # not on the command line
+
+
+def test_the_admin_token_from_the_environment(tmp_path: Path) -> None:
+    with ServeProcess(env={"MOCKAUTH_ADMIN_TOKEN": "from-the-env-0123"}, cwd=tmp_path) as served:
+        assert _admin_header(served) == "from-the-env-0123"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--admin-token-file", "missing.txt"), "--admin-token-file: cannot read missing.txt"),
+        (("--admin-token-file", "empty.txt"), "--admin-token-file: empty.txt: must be 1 to 256"),
+        (("--admin-token", "a", "--admin-token-file", "empty.txt"), "cannot stand beside"),
+    ],
+)
+def test_bad_admin_token_sources_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "empty.txt").write_text("\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mockauth", "serve", "--port", "0", *args],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "MOCKAUTH_ADMIN_TOKEN": ""},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr

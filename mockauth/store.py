@@ -8,6 +8,7 @@ expired entries go first, then the oldest.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,20 +91,53 @@ V = TypeVar("V")
 
 
 class _Table(Generic[V]):
-    """A dict with a size bound; expiry is read through ``expires``."""
+    """A dict with a size bound; expiry is read through ``expires``.
 
-    def __init__(self, expires: Callable[[V], float]) -> None:
+    A heap of ``(expires_at, key)`` beside the dict finds what to drop in
+    O(log n): expired entries go as time passes, and a full table drops the
+    entry that expires soonest (an expired one first). Nothing scans the table:
+    a heap entry whose key is gone, or now expires at another time, is skipped
+    when it comes up, and the heap is rebuilt once such stale entries outnumber
+    the live ones (amortised O(1) per insertion, as asyncio does with its timers).
+    """
+
+    __slots__ = ("_expires", "_heap", "items", "limit")
+
+    def __init__(self, expires: Callable[[V], float], limit: int = MAX_ENTRIES) -> None:
         self.items: dict[str, V] = {}
         self._expires = expires
+        self._heap: list[tuple[float, str]] = []
+        self.limit = limit
 
     def put(self, key: str, value: V, now: float) -> None:
-        items = self.items
-        if len(items) >= MAX_ENTRIES:
-            for k in [k for k, v in items.items() if self._expires(v) <= now]:
-                del items[k]
-            while len(items) >= MAX_ENTRIES:
-                del items[next(iter(items))]
+        items, heap = self.items, self._heap
+        self._drop_expired(now)
+        if key not in items:
+            while len(items) >= self.limit and heap:
+                self._drop_first()
         items[key] = value
+        heapq.heappush(heap, (self._expires(value), key))
+        if len(heap) > 2 * len(items) + 1024:  # mostly stale: start again from the live entries
+            self._heap = [(self._expires(v), k) for k, v in items.items()]
+            heapq.heapify(self._heap)
+
+    def _live(self, entry: tuple[float, str]) -> bool:
+        found = self.items.get(entry[1])
+        return found is not None and self._expires(found) == entry[0]
+
+    def _drop_first(self) -> None:
+        entry = heapq.heappop(self._heap)
+        if self._live(entry):
+            del self.items[entry[1]]
+
+    def _drop_expired(self, now: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            self._drop_first()
+
+    def clear(self) -> None:
+        self.items.clear()
+        self._heap.clear()
 
 
 @dataclass(frozen=True)
@@ -132,7 +166,7 @@ class Store:
         with self.lock:
             for table in (self.codes, self.used_codes, self.refresh, self.access, self.opaque,
                           self.sessions, self.revoked_grants, self.seen_jti):  # fmt: skip
-                table.items.clear()
+                table.clear()
 
     # codes -----------------------------------------------------------------
     def put_code(self, code: AuthorizationCode, now: float) -> None:
@@ -157,15 +191,12 @@ class Store:
 
     # grants ----------------------------------------------------------------
     def revoke_grant(self, grant_id: str, until: float, now: float) -> None:
-        """Invalidate every token of a grant (code replay, refresh-token reuse, revocation)."""
+        """Invalidate every token of a grant (code replay, refresh-token reuse,
+        revocation) until ``until``, the last expiry of its tokens. Readers ask
+        :meth:`grant_revoked`: nothing here scans the tokens.
+        """
         with self.lock:
             self.revoked_grants.put(grant_id, until, now)
-            for record in self.refresh.items.values():
-                if record.grant_id == grant_id:
-                    record.used = True
-            for access in self.access.items.values():
-                if access.grant_id == grant_id:
-                    access.revoked = True
 
     def grant_revoked(self, grant_id: str | None) -> bool:
         return grant_id is not None and grant_id in self.revoked_grants.items

@@ -187,3 +187,57 @@ def test_bad_admin_token_sources_exit_2(
     )  # fmt: skip
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# --- D1: stores stay fast when full ---------------------------------------------------------
+
+
+def test_a_full_table_drops_expired_entries_first_then_the_soonest_to_expire() -> None:
+    from mockauth.store import _Table
+
+    table: _Table[float] = _Table(lambda expires_at: expires_at, limit=3)
+    table.put("late", 500.0, now=0)
+    table.put("soon", 100.0, now=0)
+    table.put("mid", 300.0, now=0)
+    table.put("new", 400.0, now=0)  # full: "soon" goes, it expires first
+    assert set(table.items) == {"late", "mid", "new"}
+    table.put("newer", 900.0, now=350)  # "mid" has expired by now: it goes, nothing else
+    assert set(table.items) == {"late", "new", "newer"}
+    del table.items["late"]  # taken (a code redeemed): its heap entry is stale, not a problem
+    table.put("x", 600.0, now=350)
+    table.put("y", 700.0, now=350)  # full again: "new" (400) is the soonest live one
+    assert set(table.items) == {"newer", "x", "y"}
+
+
+def test_stale_heap_entries_stay_bounded() -> None:
+    from mockauth.store import _Table
+
+    table: _Table[float] = _Table(lambda expires_at: expires_at, limit=10)
+    for i in range(20_000):  # every entry is taken again at once, as codes are
+        table.put(f"k{i}", 1e9 + i, now=0)
+        del table.items[f"k{i}"]
+    assert len(table._heap) <= 2 * len(table.items) + 1024
+
+
+def test_issuing_stays_fast_when_the_token_table_is_full() -> None:
+    """Counted, not timed: issuing at capacity touches O(log n) entries, not the table."""
+    from mockauth import store
+
+    provider = Provider(tokens={"access_token_format": "opaque"})
+    access = provider.store.access
+    access.limit = 500
+    for _ in range(600):
+        provider.issue_token("alice")
+    assert len(access.items) == 500
+    calls = 0
+    original = access._expires
+
+    def counting(value: object) -> float:
+        nonlocal calls
+        calls += 1
+        return original(value)  # type: ignore[arg-type]
+
+    access._expires = counting  # type: ignore[method-assign]
+    provider.issue_token("alice")
+    assert 1 <= calls <= 10, calls  # a scan would read all 500
+    assert store.MAX_ENTRIES == 100_000

@@ -26,7 +26,9 @@ def revoke(s: Services, token: str, caller: Client) -> None:
     refresh = store.refresh.items.get(token)
     if refresh is not None:
         if refresh.client_id == caller.client_id:
-            store.revoke_grant(refresh.grant_id, refresh.expires_at, now)
+            # Until the grant's last token expires: its access tokens may outlive the refresh token.
+            until = max(refresh.expires_at, now + s.config.tokens.access_token_ttl)
+            store.revoke_grant(refresh.grant_id, until, now)
         return
     record = store.access_by_opaque(token)
     if record is None:

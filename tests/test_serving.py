@@ -241,3 +241,40 @@ def test_issuing_stays_fast_when_the_token_table_is_full() -> None:
     provider.issue_token("alice")
     assert 1 <= calls <= 10, calls  # a scan would read all 500
     assert store.MAX_ENTRIES == 100_000
+
+
+# --- no cyclic garbage per request (the collector's pauses grow with live records) --------
+
+
+def test_requests_leave_no_cyclic_garbage() -> None:
+    import base64
+    import gc
+    import http.client
+
+    provider = Provider()
+    provider.add_client(client_id="c", client_secret="s" * 32, grant_types=["client_credentials"])
+    auth = "Basic " + base64.b64encode(b"c:" + b"s" * 32).decode()
+    headers = {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"}
+    with LiveServer([provider]) as server:
+        host, _, port = server.url.removeprefix("http://").partition(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+
+        def token() -> None:
+            conn.request("POST", "/default/token", "grant_type=client_credentials", headers)
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 200
+
+        token()
+        enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(200):
+                token()
+            found = gc.collect()
+        finally:
+            if enabled:
+                gc.enable()
+        conn.close()
+    assert found < 20, f"{found} objects in reference cycles after 200 requests"

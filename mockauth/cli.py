@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ._check import is_loopback as _is_loopback
 from .config import ServerConfig, load_config
 from .errors import ConfigError, MockauthError
+from .log import LOG_FORMATS, RequestLog
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -75,7 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="base URL clients reach the server at (e.g. http://mockauth:8080)",
     )
-    serve.add_argument("--verbose", action="store_true", help="log every request")
+    logging = serve.add_mutually_exclusive_group()
+    logging.add_argument(
+        "--quiet", action="store_true", help="no line per request (the banner and errors only)"
+    )
+    logging.add_argument(
+        "--verbose",
+        action="store_true",
+        help="each request's line also shows its parameters (secrets redacted)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text (coloured on a terminal) or json (one object a line); default text",
+    )
     serve.add_argument(
         "--admin-token",
         metavar="TOKEN",
@@ -254,8 +269,14 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
             host=host,
             port=port,
             public_url=args.public_url,
-            quiet=not args.verbose,
             admin_token=admin_token,
+            log=None
+            if getattr(args, "quiet", False)
+            else RequestLog(
+                err,
+                format=getattr(args, "log_format", "text"),
+                params=bool(getattr(args, "verbose", False)),
+            ),
         ).start()
     except (ConfigError, OSError) as exc:
         print(f"mockauth: error: cannot serve on {host}:{port}: {exc}", file=err)

@@ -63,8 +63,8 @@ class Call:
     """
 
     __slots__ = (
-        "_client_id", "_params", "_source", "endpoint", "error", "method", "path", "rule",
-        "size", "status", "time",
+        "_client_id", "_params", "_source", "duration", "endpoint", "error", "method", "path",
+        "rule", "size", "status", "time",
     )  # fmt: skip
 
     def __init__(
@@ -85,6 +85,8 @@ class Call:
         self.time = time
         self.status: int | None = None
         self.error: str | None = None
+        #: Seconds from the request's arrival to its answer (``None`` until answered).
+        self.duration: float | None = None
         self.rule: Rule | None = None
         #: About how many bytes the call holds on to (what the journal's byte bound counts).
         self.size = _OVERHEAD + len(path)

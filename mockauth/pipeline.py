@@ -10,6 +10,7 @@ raised; an unexpected exception is a ``server_error`` and is kept for
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -74,6 +75,8 @@ class Pipeline:
         self.rules = rules
         self.errors: list[BaseException] = []
         self.interceptors: list[Interceptor] = []
+        #: Called with every finished call (the request log of ``mockauth serve``).
+        self.listeners: list[Callable[[Call], None]] = []
 
     # --- the request path ---------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -202,6 +205,12 @@ class Pipeline:
                 call.error = raised.error
             elif rule is not None:  # a scripted body: what it says is all there is
                 call.error = error_of(response)
+        call.duration = time.perf_counter() - request.arrived
+        for listener in self.listeners:
+            try:
+                listener(call)
+            except Exception as exc:  # a broken log must not break the answer
+                self.errors.append(exc)
 
     # --- unexpected errors --------------------------------------------------
     def raise_errors(self) -> None:

@@ -7,7 +7,7 @@ come over a socket, in-process or through WSGI.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Unpack
 
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
@@ -16,7 +16,7 @@ from .clock import ClockLike
 from .config import ClientConfig, ProviderConfig, UserConfig
 from .http import Request, Response
 from .http.wsgi import wsgi_app
-from .journal import Calls, Journal
+from .journal import Call, Calls, Journal
 from .keys import KeySet, SigningKey
 from .metadata import build_metadata
 from .pipeline import Interceptor, Pipeline
@@ -316,6 +316,14 @@ class Provider:
         from .server import LiveServer
 
         return LiveServer([self], host=host, port=port).start()
+
+    def add_call_listener(self, listener: Callable[[Call], None]) -> None:
+        """Call ``listener(call)`` with every finished request (the request log)."""
+        self.pipeline.listeners.append(listener)
+
+    def remove_call_listener(self, listener: Callable[[Call], None]) -> None:
+        if listener in self.pipeline.listeners:
+            self.pipeline.listeners.remove(listener)
 
     def add_interceptor(self, hook: Interceptor) -> None:
         """Let ``hook(endpoint_name, request)`` answer a request before its endpoint;

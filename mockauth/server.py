@@ -51,6 +51,8 @@ class Mountable(Protocol):
     def handle(self, request: Request) -> Response: ...
     def not_found(self, request: Request) -> Response: ...
     def raise_errors(self) -> None: ...
+    def add_call_listener(self, listener: Callable[[Any], None]) -> None: ...
+    def remove_call_listener(self, listener: Callable[[Any], None]) -> None: ...
 
 
 class RootApp(Protocol):
@@ -403,8 +405,13 @@ class LiveServer:
         request_timeout: float = 10.0,
         quiet: bool = True,
         admin_token: str | None = None,
+        log: Callable[[Any], None] | None = None,
     ) -> None:
+        self.log = log  # called with each finished call of every issuer (mockauth.log)
         self.dispatcher = Dispatcher(providers)
+        if log is not None:
+            for provider in self.dispatcher.providers:
+                provider.add_call_listener(log)
         if admin_token is not None:  # the admin API, guarded by this token
             self.dispatcher.admin = ROOT_APPS["admin"](admin_token, public_url)
             for provider in self.dispatcher.providers:
@@ -455,10 +462,14 @@ class LiveServer:
     def mount(self, provider: M) -> M:
         """Serve another provider here (it gets this server's URL)."""
         provider.base_url = self.url
+        if self.log is not None:
+            provider.add_call_listener(self.log)
         self.dispatcher.mount(provider)
         return provider
 
     def unmount(self, provider: Mountable) -> None:
+        if self.log is not None:
+            provider.remove_call_listener(self.log)
         self.dispatcher.unmount(provider)
 
     @property

@@ -79,10 +79,95 @@ def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
         httpx.get(f"{served.url}/default/endsession", params={"id_token_hint": hint})
         httpx.get(f"{served.url}/default/userinfo", params={"access_token": "secret-abc"})
         _, _, stderr = served.stop()
-    assert "endsession?id_token_hint=[redacted]" in stderr
+    assert "GET /default/endsession 400" in stderr
+    assert "id_token_hint=[redacted]" in stderr
     assert "access_token=[redacted]" in stderr
     assert hint not in stderr
     assert "secret-abc" not in stderr
+
+
+# --- logs a person can read ------------------------------------------------------------------
+
+
+def test_serve_logs_a_line_per_request_by_default(tmp_path: Path) -> None:
+    with ServeProcess(cwd=tmp_path) as served:
+        httpx.get(f"{served.url}/default/.well-known/openid-configuration")
+        httpx.post(
+            f"{served.url}/default/token",
+            data={"grant_type": "client_credentials"},
+            auth=("demo-service", "nope"),
+        )
+        httpx.get(f"{served.url}/default/tokn")
+        _, _, stderr = served.stop()
+    lines = [line for line in stderr.splitlines() if " /default/" in line]
+    assert len(lines) == 3, stderr
+    assert re.fullmatch(
+        r"\S+ GET /default/\.well-known/openid-configuration 200 [\d.]+ms", lines[0]
+    )
+    assert re.fullmatch(
+        r"\S+ POST /default/token 401 [\d.]+ms client_id=demo-service "
+        r"grant_type=client_credentials error=invalid_client",
+        lines[1],
+    )
+    assert lines[2].endswith("error=not_found")
+    assert "\x1b[" not in stderr  # not a terminal: no colours
+    assert "nope" not in stderr
+
+
+def test_serve_quiet_and_json(tmp_path: Path) -> None:
+    import json
+
+    with ServeProcess("--quiet", cwd=tmp_path) as served:
+        httpx.get(f"{served.url}/default/jwks")
+        _, _, quiet = served.stop()
+    assert "/default/jwks" not in quiet
+    with ServeProcess("--log-format", "json", cwd=tmp_path) as served:
+        httpx.get(f"{served.url}/default/jwks")
+        _, _, stderr = served.stop()
+    entry = json.loads(next(line for line in stderr.splitlines() if "/default/jwks" in line))
+    assert {k: entry[k] for k in ("method", "path", "status", "endpoint", "error")} == {
+        "method": "GET",
+        "path": "/default/jwks",
+        "status": 200,
+        "endpoint": "jwks",
+        "error": None,
+    }
+    assert entry["duration_ms"] >= 0
+
+
+def test_the_request_log_in_python() -> None:
+    import io
+    import json
+
+    from mockauth.log import RequestLog
+
+    out = io.StringIO()
+    provider = Provider()
+    web = provider.add_client(
+        client_id="web", client_secret="s" * 32, grant_types=["client_credentials"]
+    )
+    with LiveServer([provider], log=RequestLog(out, colour=True)) as server, httpx.Client() as h:
+        h.post(
+            provider.endpoint("token"),
+            data={"grant_type": "client_credentials"},
+            auth=(web.client_id, "s" * 32),
+        )
+        late = Provider(issuer_id="late")
+        server.mount(late)
+        h.get(late.endpoint("jwks"))
+        server.unmount(late)
+        h.get(server.url + "/late/jwks")  # unmounted: a 404, logged through the default issuer
+    lines = out.getvalue().splitlines()
+    assert "\x1b[32m200\x1b[0m" in lines[0]  # coloured when asked
+    assert "client_id=web grant_type=client_credentials" in lines[0]
+    assert "/late/jwks" in lines[1]
+    assert ("GET /late/jwks" in lines[2], "error=not_found" in lines[2]) == (True, True)
+    assert len(lines) == 3
+    assert len(late.calls) == 1  # the 404 is in the default issuer's journal, not late's
+    as_json = RequestLog(io.StringIO(), format="json").json_line(provider.calls[0])
+    assert json.loads(as_json)["client_id"] == "web"
+    with pytest.raises(ValueError, match="log format"):
+        RequestLog(format="xml")  # type: ignore[arg-type]
 
 
 # --- D9: the journal is bounded by bytes ------------------------------------------------------
@@ -94,8 +179,10 @@ def test_the_journal_is_bounded_by_bytes_too() -> None:
     provider.journal = Journal(max_bytes=200_000)
     with provider.httpx_client() as http:
         for i in range(20):
-            http.post("/token", data={"grant_type": "client_credentials", "pad": "x" * 60_000,
-                                      "n": str(i)})  # fmt: skip
+            http.post(
+                "/token",
+                data={"grant_type": "client_credentials", "pad": "x" * 60_000, "n": str(i)},
+            )
     calls = provider.calls
     assert 1 <= len(calls) <= 4  # 60 KB each: a few fit in 200 KB
     assert calls[-1].params["n"] == "19"  # the newest is kept, the oldest went first
@@ -182,9 +269,12 @@ def test_bad_admin_token_sources_exit_2(
     (tmp_path / "empty.txt").write_text("\n")
     result = subprocess.run(
         [sys.executable, "-m", "mockauth", "serve", "--port", "0", *args],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
         env={**os.environ, "MOCKAUTH_ADMIN_TOKEN": ""},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert message in result.stderr
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import time
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -83,6 +84,8 @@ class Request(_SansioRequest):
             method.upper(), scheme, server, "", path or "/", query, headers, remote_addr
         )
         self.raw_path = raw_path if raw_path is not None else self.path
+        #: When the request was made (``time.perf_counter()``): durations in the journal.
+        self.arrived = time.perf_counter()
         self._body = body
         if body_error is None and len(body) > MAX_BODY:
             body_error = BodyError(413, f"the body must stay under {MAX_BODY} bytes")

@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the admin token from FILE (its first line)",
     )
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API")
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https, with a certificate signed by a per-run test CA (its PEM is printed)",
+    )
+    serve.add_argument("--tls-cert", metavar="FILE", default=None, help="your own certificate")
+    serve.add_argument("--tls-key", metavar="FILE", default=None, help="its private key")
     return parser
 
 
@@ -193,9 +200,12 @@ def _banner(
     out: TextIO,
     scenarios: Sequence[Scenario] = (),
     admin: tuple[str, str] | None = None,
+    ca_file: str | None = None,
 ) -> None:
     print(BANNER.format(version=_version()), file=out)
     print(f"Listening on {server_url}", file=out)
+    if ca_file:
+        print(f"TLS CA       {ca_file}  (trust it: verify=..., NODE_EXTRA_CA_CERTS=...)", file=out)
     for provider in providers:
         print(f"\nIssuer {provider.issuer}", file=out)
         print(f"  discovery  {provider.issuer}/.well-known/openid-configuration", file=out)
@@ -263,6 +273,11 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         except ConfigError as exc:
             print(f"mockauth: error: {exc}", file=err)
             return 2
+    tls_cert = getattr(args, "tls_cert", None) or config.tls_cert
+    tls_key = getattr(args, "tls_key", None) or config.tls_key
+    if (tls_cert is None) != (tls_key is None):
+        print("mockauth: error: --tls-cert and --tls-key go together", file=err)
+        return 2
     try:
         server = LiveServer(
             providers,
@@ -270,6 +285,9 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
             port=port,
             public_url=args.public_url,
             admin_token=admin_token,
+            tls=bool(getattr(args, "tls", False) or config.tls),
+            tls_cert=tls_cert,
+            tls_key=tls_key,
             log=None
             if getattr(args, "quiet", False)
             else RequestLog(
@@ -278,7 +296,7 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
                 params=bool(getattr(args, "verbose", False)),
             ),
         ).start()
-    except (ConfigError, OSError) as exc:
+    except (MockauthError, OSError) as exc:
         print(f"mockauth: error: cannot serve on {host}:{port}: {exc}", file=err)
         return 2
     stop = threading.Event()
@@ -290,7 +308,10 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
     try:
         bound = f"[{host}]" if ":" in host else host  # server.url may be --public-url
         admin = (server.admin_url, admin_token) if server.admin_url and admin_token else None
-        _banner(f"http://{bound}:{server.port}", providers, out, scenarios, admin)
+        scheme = "https" if server.tls else "http"
+        _banner(
+            f"{scheme}://{bound}:{server.port}", providers, out, scenarios, admin, server.ca_file
+        )
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

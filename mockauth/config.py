@@ -350,9 +350,16 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     issuers: tuple[ProviderConfig, ...] = field(default_factory=lambda: (ProviderConfig(),))
+    #: Serve https: with a certificate of the per-run test CA, or ``tls_cert``/``tls_key``.
+    tls: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def __post_init__(self) -> None:
         _check_items("issuers", self.issuers, ProviderConfig)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            missing = "tls_key" if self.tls_key is None else "tls_cert"
+            raise ConfigError(missing, "tls_cert and tls_key go together")
         if not 0 <= self.port <= 65535:
             raise ConfigError("port", f"{self.port} is not a TCP port")
         if not self.issuers:

@@ -21,15 +21,24 @@ if TYPE_CHECKING:
     from .scenarios.files import Scenario
     from .server import LiveServer
 
-__all__ = ["mockauth", "mockauth_config", "mockauth_scenarios", "mockauth_server"]
+__all__ = [
+    "mockauth",
+    "mockauth_config",
+    "mockauth_scenarios",
+    "mockauth_server",
+    "mockauth_tls_server",
+]
 
 _MARKER = (
-    "mockauth(config=None, /, *, scenarios=(), **fields): configure this test's mockauth "
-    "provider; 'config' is a ProviderConfig or a config file path, fields are ProviderConfig "
-    "fields, 'scenarios' are library scenario names, scenario files (relative to the test "
-    "file) or Scenario objects"
+    "mockauth(config=None, /, *, scenarios=(), tls=False, **fields): configure this test's "
+    "mockauth provider; 'config' is a ProviderConfig or a config file path, fields are "
+    "ProviderConfig fields, 'scenarios' are library scenario names, scenario files "
+    "(relative to the test file) or Scenario objects; tls=True serves it over https "
+    "(mockauth_tls_server.ca_file)"
 )
 _REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+#: Marker keywords that are not ProviderConfig fields.
+_MARKER_ONLY = ("scenarios", "tls")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,6 +91,18 @@ def mockauth_server() -> Iterator[LiveServer]:
     from .server import LiveServer
 
     server = LiveServer(host="127.0.0.1", port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mockauth_tls_server() -> Iterator[LiveServer]:
+    """The session's https loopback server (``@pytest.mark.mockauth(tls=True)``); its
+    certificate is signed by the per-run test CA at ``mockauth_tls_server.ca_file``.
+    """
+    from .server import LiveServer
+
+    server = LiveServer(host="127.0.0.1", port=0, tls=True).start()
     yield server
     server.stop()
 
@@ -184,7 +205,7 @@ def _apply_marker(config: ProviderConfig, marker: pytest.Mark, base: Path) -> Pr
             raise pytest.UsageError(
                 f"@pytest.mark.mockauth: expected a ProviderConfig or a path, got {given!r}"
             )
-    fields = {k: v for k, v in marker.kwargs.items() if k != "scenarios"}
+    fields = {k: v for k, v in marker.kwargs.items() if k not in _MARKER_ONLY}
     if fields:
         config = config.updated(**fields)
     return config
@@ -228,6 +249,7 @@ def mockauth(
         raise pytest.fail.Exception(f"mockauth_scenarios: {exc}", pytrace=False) from None
     except pytest.UsageError as exc:
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    tls = False
     if markers:
         base = request.path.parent
         try:
@@ -235,6 +257,7 @@ def mockauth(
                 config = _apply_marker(config, marker, base)
                 given = marker.kwargs.get("scenarios", ())
                 scenarios += _scenarios(given, base, "@pytest.mark.mockauth: scenarios")
+                tls = bool(marker.kwargs.get("tls", tls))
         except ConfigError as exc:  # a typo in the marker: name the key, skip the traceback
             raise pytest.fail.Exception(f"@pytest.mark.mockauth: {exc}", pytrace=False) from None
         except pytest.UsageError as exc:
@@ -245,14 +268,15 @@ def mockauth(
             scenario.apply(provider)
     except ConfigError as exc:  # e.g. rotate_client_secret names a client that is not there
         raise pytest.fail.Exception(f"mockauth scenario: {exc}", pytrace=False) from None
-    mockauth_server.mount(provider)
+    server = request.getfixturevalue("mockauth_tls_server") if tls else mockauth_server
+    server.mount(provider)
     try:
         yield provider
     finally:
-        mockauth_server.unmount(provider)
+        server.unmount(provider)
     reports = request.node.stash.get(_REPORT_KEY, {})
     call = reports.get("call")
     if call is None or call.passed:  # a failing test keeps its own failure in front
         provider.raise_errors()
-        mockauth_server.check()
+        server.check()
         provider.check_rules()

@@ -13,10 +13,11 @@ import difflib
 import io
 import selectors
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 
@@ -237,11 +238,30 @@ class _Handler(WSGIRequestHandler):
 
     quiet = True
     _body: _Body | None = None
+    _tls_failed = False
 
     def setup(self) -> None:
+        context: ssl.SSLContext | None = getattr(self.server, "tls_context", None)
+        if context is not None:
+            # The handshake runs here, on this connection's own thread, within its timeout.
+            raw = self.request
+            raw.settimeout(self.timeout)
+            try:
+                self.request = context.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError):  # plain http, or a client that does not trust us
+                self._tls_failed = True  # the socket went with the failed handshake
+                return
         super().setup()
         # Headers and body go out as separate writes: no Nagle delay between them.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        if not self._tls_failed:
+            super().handle()
+
+    def finish(self) -> None:
+        if not self._tls_failed:
+            super().finish()
 
     def _request(self) -> Request:
         target = self.path
@@ -354,6 +374,7 @@ class _Server(ThreadedWSGIServer):
             raise exc.error from None
         self._stopping = False
         self.errors: list[BaseException] = []
+        self.tls_context: ssl.SSLContext | None = None
 
     def server_bind(self) -> None:
         try:
@@ -393,6 +414,11 @@ class LiveServer:
     requests are re-raised by :meth:`check` and when the ``with`` block ends.
     With ``admin_token``, the admin API (:mod:`mockauth.admin`) is served at
     :attr:`admin_url` to loopback clients that send that token.
+
+    ``tls=True`` serves https with a certificate for ``127.0.0.1``, ``::1``,
+    ``localhost``, the bound host and the public URL's host, signed by the
+    process's test CA (:mod:`mockauth.tls`): clients trust :attr:`ca_file`.
+    ``tls_cert`` / ``tls_key`` bring your own certificate instead.
     """
 
     def __init__(
@@ -406,7 +432,16 @@ class LiveServer:
         quiet: bool = True,
         admin_token: str | None = None,
         log: Callable[[Any], None] | None = None,
+        tls: bool = False,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise MockauthError("give tls_cert and tls_key together")
+        self.tls = tls or tls_cert is not None
+        self._tls_files = (tls_cert, tls_key) if tls_cert and tls_key else None
+        #: The PEM file of the CA that signed the server's certificate (the test CA), if any.
+        self.ca_file: str | None = None
         self.log = log  # called with each finished call of every issuer (mockauth.log)
         self.dispatcher = Dispatcher(providers)
         if log is not None:
@@ -430,17 +465,34 @@ class LiveServer:
         """Bind and start serving; the bind error (port in use ...) is raised here."""
         if self._server is not None:
             raise MockauthError("the server is already running")
+        context = self._tls_context() if self.tls else None
         server = _Server(self.host, self.port, self.dispatcher, self._handler)
+        server.tls_context = context
         self._server = server
         self._handler_errors = server.errors
         self.port = server.server_port
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = self._public_url or f"http://{host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        self.url = self._public_url or f"{scheme}://{host}:{self.port}"
         for provider in self.dispatcher.providers:
             provider.base_url = self.url
         self._thread = threading.Thread(target=self._run, name=f"mockauth:{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    def _tls_context(self) -> ssl.SSLContext:
+        from . import tls
+
+        if self._tls_files is not None:
+            cert, key = self._tls_files
+            return tls.server_context(cert, key)
+        names = [self.host] if self.host not in ("0.0.0.0", "::", "") else []  # noqa: S104
+        if self._public_url:
+            public = urlsplit(self._public_url).hostname
+            names += [public] if public else []
+        ca = tls.test_ca()
+        self.ca_file = ca.ca_file
+        return tls.server_context(*ca.leaf(names))
 
     def _run(self) -> None:
         assert self._server is not None
@@ -483,7 +535,8 @@ class LiveServer:
             return None
         host = self.host if is_loopback(self.host) else ("::1" if ":" in self.host else "127.0.0.1")
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}{self.dispatcher.admin.prefix}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}{self.dispatcher.admin.prefix}"
 
     @property
     def running(self) -> bool:

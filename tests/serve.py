@@ -28,7 +28,7 @@ from mockauth.admin import TOKEN_HEADER
 
 TIMEOUT = 30
 PYTHON_M = (sys.executable, "-m", "mockauth")
-LISTENING = re.compile(r"^Listening on (http://127\.0\.0\.1:(\d+))$")
+LISTENING = re.compile(r"^Listening on (https?://127\.0\.0\.1:(\d+))$")
 ADMIN = re.compile(r"^Admin API  (\S+)$")
 HEADER = re.compile(rf"^  header     {re.escape(TOKEN_HEADER)}: (\S+)$")
 

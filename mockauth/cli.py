@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="base URL clients reach the server at (e.g. http://mockauth:8080)",
     )
+    serve.add_argument(
+        "--issuer-from-host",
+        action="store_true",
+        help="the issuer follows each request's Host (a browser on the host and other "
+        "containers each see the name they used; tokens of every alias are accepted)",
+    )
     logging = serve.add_mutually_exclusive_group()
     logging.add_argument(
         "--quiet", action="store_true", help="no line per request (the banner and errors only)"
@@ -248,6 +254,8 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
     issuers = config.issuers
     if args.seed is not None:
         issuers = tuple(dataclasses.replace(i, seed=args.seed) for i in issuers)
+    if getattr(args, "issuer_from_host", False):
+        issuers = tuple(dataclasses.replace(i, issuer_from_host=True) for i in issuers)
     if not _is_loopback(host):
         print(
             f"mockauth: warning: binding {host} exposes a TEST-ONLY provider with public "

@@ -279,7 +279,10 @@ class ProviderConfig:
 
     ``issuer_id`` is the path segment the issuer is served under
     (``http://HOST:PORT/<issuer_id>``); ``issuer`` overrides the whole issuer
-    URL (behind a proxy or a docker-compose host name). ``lenient_clients``
+    URL (behind a proxy or a docker-compose host name); ``issuer_from_host``
+    makes the issuer follow each request's ``Host`` (a browser on the host and
+    other containers each see the name they used; tokens of every such alias
+    are accepted). ``lenient_clients``
     accepts any client id, secret and redirect URI (what other mocks do); the
     default is strict.
     """
@@ -294,6 +297,7 @@ class ProviderConfig:
     scopes_supported: tuple[str, ...] = DEFAULT_SCOPES
     require_pkce: bool = False
     lenient_clients: bool = False
+    issuer_from_host: bool = False
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:

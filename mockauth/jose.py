@@ -69,7 +69,7 @@ def verify(
     resolve: KeyResolver,
     *,
     algorithms: Collection[str],
-    issuer: str | None = None,
+    issuer: str | Sequence[str] | None = None,
     audience: str | Sequence[str] | None = None,
     require: Sequence[str] = ("iss", "exp", "iat"),
     typ: str | None = None,

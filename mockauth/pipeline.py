@@ -81,6 +81,13 @@ class Pipeline:
     # --- the request path ---------------------------------------------------
     def handle(self, request: Request) -> Response:
         """Answer one request. Every failure becomes a spec-shaped response."""
+        entered = self.services.enter_request(request.scheme, request.headers.get("Host"))
+        try:
+            return self._handle(request)
+        finally:
+            self.services.leave_request(entered)
+
+    def _handle(self, request: Request) -> Response:
         found = router_for(self.services.issuer_path).match(request.path)
         if found is None:
             return self.not_found(request)

@@ -10,6 +10,8 @@ so any of them can be built and tested from a ``Services`` alone.
 from __future__ import annotations
 
 import random
+import re
+from contextvars import ContextVar, Token
 from typing import Any
 
 from .clients import ClientRegistry
@@ -27,6 +29,13 @@ __all__ = ["UNSERVED_BASE_URL", "Services"]
 
 #: The base URL of a provider that is not served (RFC 2606 reserves ``.test``).
 UNSERVED_BASE_URL = "http://mockauth.test"
+
+#: The base URL the current request came to (``issuer_from_host``).
+_REQUEST_BASE: ContextVar[str | None] = ContextVar("mockauth_request_base", default=None)
+#: A Host header fit to become part of an issuer: a name or address, and a port.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?")
+#: The most issuer aliases one provider remembers.
+_MAX_ALIASES = 64
 
 
 class Services:
@@ -46,6 +55,7 @@ class Services:
         self.keys = KeySet(config.tokens.signing_alg)
         self.store = Store()
         self.base_url = UNSERVED_BASE_URL
+        self._aliases: set[str] = set()
         self._rng: random.Random | None = None
         self.clients = ClientRegistry(self.rng, lenient=config.lenient_clients)
         self.users = UserDirectory(config.seed, config.default_user)
@@ -56,6 +66,7 @@ class Services:
             store=self.store,
             config=config.tokens,
             claims=claims,
+            issuers=self.issuers,
         )
 
     @property
@@ -80,8 +91,37 @@ class Services:
 
     @property
     def issuer(self) -> str:
-        """The issuer URL exactly as in metadata and every token's ``iss``."""
-        return self.config.issuer or f"{self.base_url}{self.issuer_path}"
+        """The issuer URL exactly as in metadata and every token's ``iss``: the
+        configured one, else the base the request came to (``issuer_from_host``),
+        else the server's.
+        """
+        if self.config.issuer:
+            return self.config.issuer
+        base = _REQUEST_BASE.get() if self.config.issuer_from_host else None
+        return f"{base or self.base_url}{self.issuer_path}"
+
+    def issuers(self) -> tuple[str, ...]:
+        """Every issuer this provider signs as: the current one and, with
+        ``issuer_from_host``, each alias a request has used (verification accepts all).
+        """
+        current = self.issuer
+        if not self.config.issuer_from_host:
+            return (current,)
+        return (current, *(a for a in self._aliases if a != current))
+
+    def enter_request(self, scheme: str, host: str | None) -> Token[str | None] | None:
+        """With ``issuer_from_host``: the issuer of this request follows its ``Host``."""
+        if not self.config.issuer_from_host or not host or not _HOST.fullmatch(host):
+            return None
+        base = f"{scheme}://{host.lower()}"
+        if base + self.issuer_path not in self._aliases and len(self._aliases) < _MAX_ALIASES:
+            self._aliases.add(base + self.issuer_path)
+        return _REQUEST_BASE.set(base)
+
+    @staticmethod
+    def leave_request(token: Token[str | None] | None) -> None:
+        if token is not None:
+            _REQUEST_BASE.reset(token)
 
     @property
     def cookie_path(self) -> str:

@@ -1231,7 +1231,7 @@ def test_the_readme_curl_examples_run(serve: Callable[..., ServeProcess]) -> Non
     block = next(b for b in re.findall(r"^```sh\n(.*?)^```", SECTION, re.S | re.M) if "curl" in b)
     assert f"X-Mockauth-Admin-Token: {fixed[1]}" in block
     served = serve("--admin-token", fixed[1])
-    run = bash(block.replace("http://localhost:8080", served.url))
+    run = bash(block.replace("http://127.0.0.1:8080", served.url))
     assert run.returncode == 0, run.stderr + run.stdout
     out = run.stdout
     assert "503\n503\n200\n" in out

@@ -21,7 +21,7 @@ BLOCKS = [(lang, body) for lang, body in BLOCK.findall(README)]
 PYTHON = [body for lang, body in BLOCKS if lang == "python"]
 PYTEST_EXAMPLES = [b for b in PYTHON if "def test_" in b]
 SCRIPTS = [b for b in PYTHON if "def test_" not in b]
-DEFAULT_URL = "http://localhost:8080"
+DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 @contextmanager

@@ -368,3 +368,54 @@ def test_requests_leave_no_cyclic_garbage() -> None:
                 gc.enable()
         conn.close()
     assert found < 20, f"{found} objects in reference cycles after 200 requests"
+
+
+# --- an issuer that follows the Host of each request (item 7) --------------------------------
+
+
+def test_the_issuer_can_follow_the_host_of_each_request() -> None:
+    provider = Provider(issuer_from_host=True)
+    client = provider.add_client(
+        client_id="svc", client_secret="s" * 32, grant_types=["client_credentials"]
+    )
+    with provider.serve() as server, httpx.Client() as http:
+        port = server.port
+        by_ip = http.get(f"http://127.0.0.1:{port}/default/.well-known/openid-configuration")
+        by_name = http.get(f"http://localhost:{port}/default/.well-known/openid-configuration")
+        assert by_ip.json()["issuer"] == f"http://127.0.0.1:{port}/default"
+        assert by_name.json()["issuer"] == f"http://localhost:{port}/default"
+        assert by_name.json()["token_endpoint"] == f"http://localhost:{port}/default/token"
+        token = http.post(
+            f"http://localhost:{port}/default/token",
+            data={"grant_type": "client_credentials", "scope": "openid"},
+            auth=(client.client_id, "s" * 32),
+        ).json()["access_token"]
+        import jwt
+
+        assert jwt.decode(token, options={"verify_signature": False})["iss"] == (
+            f"http://localhost:{port}/default"
+        )
+        # a token issued under one alias is accepted under another
+        info = http.post(
+            f"http://127.0.0.1:{port}/default/introspect",
+            data={"token": token},
+            auth=(client.client_id, "s" * 32),
+        ).json()
+        assert info["active"] is True
+        odd = http.get(f"http://127.0.0.1:{port}/default/jwks", headers={"Host": "a b"})
+        assert odd.status_code == 200  # a Host unfit for an issuer falls back to the server's
+    assert provider.issuer == server.url + "/default"  # outside a request: the server's
+
+
+def test_a_fixed_issuer_ignores_the_host() -> None:
+    provider = Provider()
+    with provider.serve() as server, httpx.Client() as http:
+        doc = http.get(f"http://localhost:{server.port}/default/.well-known/openid-configuration")
+    assert doc.json()["issuer"] == server.url + "/default"
+
+
+def test_mockauth_serve_issuer_from_host(tmp_path: Path) -> None:
+    with ServeProcess("--issuer-from-host", cwd=tmp_path) as served:
+        port = served.url.rsplit(":", 1)[1]
+        doc = httpx.get(f"http://localhost:{port}/default/.well-known/openid-configuration")
+        assert doc.json()["issuer"] == f"http://localhost:{port}/default"

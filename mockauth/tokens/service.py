@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import jose
@@ -58,8 +58,11 @@ class TokenService:
         store: Store,
         config: TokenConfig,
         claims: ClaimsPolicy = RFC9068,
+        issuers: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self._issuer = issuer
+        #: The issuers a token of this provider may name (aliases of one issuer).
+        self._issuers = issuers or (lambda: (issuer(),))
         self.keys = keys
         self.clock = clock
         self.store = store
@@ -274,7 +277,7 @@ class TokenService:
         """
         resolve = self._resolver(client_secret)
         claims = jose.verify(
-            token, resolve, algorithms=SIGNING_ALGS, issuer=self._issuer(), audience=audience
+            token, resolve, algorithms=SIGNING_ALGS, issuer=self._issuers(), audience=audience
         )
         exp = claims["exp"]
         if isinstance(exp, bool) or not isinstance(exp, int | float):

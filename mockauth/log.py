@@ -70,6 +70,8 @@ class RequestLog:
         }
         if call.rule is not None:
             data["rule"] = call.rule.id
+        if call.issued:
+            data["issued"] = call.issued
         if self.params:
             data["params"] = call.params
         return data
@@ -89,6 +91,12 @@ class RequestLog:
         for name in ("client_id", "grant_type", "error", "rule"):
             if data.get(name) is not None:
                 parts.append(f"{name}={data[name]}")
+        for entry in call.issued:  # what was issued, by its claims: never the token itself
+            claims = entry["claims"]
+            shown = " ".join(
+                f"{k}={claims[k]}" for k in ("sub", "aud", "scope", "exp") if k in claims
+            )
+            parts.append(f"{entry['token']}[{shown}]")
         if self.params and call.params:
             parts.append(" ".join(f"{k}={v}" for k, v in call.params.items()))
         return " ".join(parts)

@@ -31,6 +31,7 @@ from .http.router import Router
 from .journal import Call, Journal, error_of, new_call, request_params
 from .registry import ENDPOINTS
 from .scenarios.rules import RuleSet
+from .tokens.service import noted, noting_issued, stop_noting
 
 if TYPE_CHECKING:
     from .faults.base import Fault
@@ -82,9 +83,11 @@ class Pipeline:
     def handle(self, request: Request) -> Response:
         """Answer one request. Every failure becomes a spec-shaped response."""
         entered = self.services.enter_request(request.scheme, request.headers.get("Host"))
+        _, noting = noting_issued()
         try:
             return self._handle(request)
         finally:
+            stop_noting(noting)
             self.services.leave_request(entered)
 
     def _handle(self, request: Request) -> Response:
@@ -213,6 +216,7 @@ class Pipeline:
             elif rule is not None:  # a scripted body: what it says is all there is
                 call.error = error_of(response)
         call.duration = time.perf_counter() - request.arrived
+        call.issued = noted()
         for listener in self.listeners:
             try:
                 listener(call)

@@ -419,3 +419,39 @@ def test_mockauth_serve_issuer_from_host(tmp_path: Path) -> None:
         port = served.url.rsplit(":", 1)[1]
         doc = httpx.get(f"http://localhost:{port}/default/.well-known/openid-configuration")
         assert doc.json()["issuer"] == f"http://localhost:{port}/default"
+
+
+# --- what was issued, in the journal and the log ------------------------------------------------
+
+
+def test_the_journal_and_the_log_show_the_claims_issued() -> None:
+    import io
+    import json
+
+    from mockauth.log import RequestLog
+
+    from .helpers import code_flow
+
+    provider = Provider()
+    web = provider.add_client(
+        client_id="web", client_secret="w" * 32, redirect_uris=["http://127.0.0.1:5000/cb"]
+    )
+    provider.add_user("alice", password="pw")
+    out = io.StringIO()
+    provider.add_call_listener(RequestLog(out))
+    with provider.httpx_client() as http:
+        tokens = code_flow(http, provider, web, scope="openid offline_access")
+    call = provider.calls.filter("token")[0]
+    kinds = [entry["token"] for entry in call.issued]
+    assert kinds == ["access_token", "refresh_token", "id_token"]
+    claims = {entry["token"]: entry["claims"] for entry in call.issued}
+    assert claims["access_token"]["sub"] == "alice"
+    assert claims["access_token"]["scope"] == "openid offline_access"
+    assert claims["id_token"]["aud"] == "web"
+    recorded = json.dumps([c.issued for c in provider.calls])
+    for name in ("access_token", "refresh_token", "id_token"):
+        assert tokens[name] not in recorded  # claims only, never a token
+    line = next(x for x in out.getvalue().splitlines() if " /default/token " in x)
+    assert "access_token[sub=alice aud=web scope=openid offline_access exp=" in line
+    assert tokens["access_token"] not in out.getvalue()
+    assert provider.calls.filter("authorize")[0].issued == []  # a code is no token

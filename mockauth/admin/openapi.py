@@ -239,6 +239,14 @@ def _components() -> dict[str, Any]:
                 "status": {"type": ["integer", "null"]},
                 "error": nullable_string,
                 "rule": {"type": ["integer", "null"]},
+                "issued": {
+                    "type": "array",
+                    "description": "the tokens minted for the call: decoded claims, no tokens",
+                    "items": _object_schema(
+                        {"token": {"type": "string"}, "claims": {"type": "object"}},
+                        ("token", "claims"),
+                    ),
+                },
             },
             tuple(_CALL_FIELDS),
         ),

@@ -82,13 +82,19 @@ class Pipeline:
     # --- the request path ---------------------------------------------------
     def handle(self, request: Request) -> Response:
         """Answer one request. Every failure becomes a spec-shaped response."""
-        entered = self.services.enter_request(request.scheme, request.headers.get("Host"))
+        s = self.services
+        entered = (
+            s.enter_request(request.scheme, request.headers.get("Host"))
+            if s.config.issuer_from_host
+            else None
+        )
         _, noting = noting_issued()
         try:
             return self._handle(request)
         finally:
             stop_noting(noting)
-            self.services.leave_request(entered)
+            if entered is not None:
+                s.leave_request(entered)
 
     def _handle(self, request: Request) -> Response:
         found = router_for(self.services.issuer_path).match(request.path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import selectors
 import socket
 import ssl
@@ -178,6 +179,8 @@ def root_well_knowns() -> frozenset[str]:
 
 #: Unread request bytes drained to keep a connection alive; more closes it.
 _DRAIN_LIMIT = 64 * 1024
+#: The most bytes a request's header fields may take together (431 beyond).
+MAX_HEADER_BYTES = 64 * 1024
 
 
 class _Body(io.RawIOBase):
@@ -304,7 +307,44 @@ class _Handler(WSGIRequestHandler):
             and self.headers.get("Connection", "").lower() != "close"
         )
 
+    def _framing_error(self) -> tuple[int, str] | None:
+        """What RFC 9112 says to refuse before reading a body: a transfer coding other
+        than chunked (§6.1: 501), both framings at once, or Content-Length values
+        that disagree (§6.3: 400); and headers over :data:`MAX_HEADER_BYTES` (RFC 6585 §5).
+        """
+        size = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if size > MAX_HEADER_BYTES:
+            return 431, f"the request's headers take more than {MAX_HEADER_BYTES} bytes"
+        codings = [
+            c.strip().lower()
+            for value in self.headers.get_all("Transfer-Encoding") or ()
+            for c in value.split(",")
+        ]
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or ()}
+        if codings and codings != ["chunked"]:
+            return 501, "the only transfer coding understood is chunked (RFC 9112 §6.1)"
+        if codings and lengths:
+            return 400, "Transfer-Encoding and Content-Length together (RFC 9112 §6.1)"
+        if len(lengths) > 1:
+            return 400, "Content-Length values that disagree (RFC 9112 §6.3)"
+        return None
+
     def run_wsgi(self) -> None:
+        refused = self._framing_error()
+        if refused is not None:  # answered, then closed: the rest of the stream is untrusted
+            code, message = refused
+            body = json.dumps({"error": "invalid_request", "error_description": message}).encode()
+            self.close_connection = True
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+            except (ConnectionError, TimeoutError):
+                pass
+            return
         if self.headers.get("Expect", "").lower().strip() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:

@@ -455,3 +455,72 @@ def test_the_journal_and_the_log_show_the_claims_issued() -> None:
     assert "access_token[sub=alice aud=web scope=openid offline_access exp=" in line
     assert tokens["access_token"] not in out.getvalue()
     assert provider.calls.filter("authorize")[0].issued == []  # a code is no token
+
+
+# --- D3, D4, D6: framing refused before a body is read -------------------------------------
+
+
+def _raw(server: LiveServer, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+SMUGGLED = b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        (b"Transfer-Encoding: gzip\r\n", b"501"),
+        (b"Transfer-Encoding: gzip, chunked\r\n", b"501"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", b"400"),
+        (b"Content-Length: 5\r\nContent-Length: 6\r\n", b"400"),
+    ],
+)
+def test_bad_framing_is_refused_and_the_connection_closed(framing: bytes, status: bytes) -> None:
+    provider = Provider()
+    with LiveServer([provider]) as server:
+        body = b"5\r\nabcde\r\n0\r\n\r\n"
+        answer = _raw(
+            server,
+            b"POST /default/token HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + body + SMUGGLED,
+        )
+        assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+        assert answer.count(b"HTTP/1.1 ") == 1  # what followed was not taken as a request
+        assert b"Connection: close" in answer
+        ok = _raw(server, b"GET /default/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert ok.startswith(b"HTTP/1.1 200")
+    assert len(provider.calls) == 1  # only the good request reached the provider
+
+
+def test_the_same_content_length_twice_is_one() -> None:
+    with LiveServer([Provider()]) as server:
+        answer = _raw(
+            server,
+            b"POST /default/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Length: 3\r\nContent-Length: 3\r\n\r\na=b",
+        )
+    assert answer.startswith(b"HTTP/1.1 4")  # an OAuth error about the request, not framing
+    assert b"Content-Length values" not in answer
+
+
+def test_headers_over_the_cap_get_431() -> None:
+    from mockauth.server import MAX_HEADER_BYTES
+
+    big = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 30_000) for i in range(3))
+    assert len(big) > MAX_HEADER_BYTES
+    with LiveServer([Provider()]) as server:
+        answer = _raw(server, b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431")

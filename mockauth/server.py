@@ -402,10 +402,23 @@ class _BindError(Exception):
         self.error = error
 
 
+#: The most connections served at once (a thread each); more wait in the listen backlog.
+MAX_CONNECTIONS = 256
+#: Back-off after ``accept`` fails (out of file descriptors): first and longest wait, seconds.
+_ACCEPT_BACKOFF = (0.01, 0.5)
+
+
 class _Server(ThreadedWSGIServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, app: Any, handler: type[_Handler]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Any,
+        handler: type[_Handler],
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         # Made first: werkzeug calls server_close() when binding fails.
         self._wake_r, self._wake_w = socket.socketpair()
         try:
@@ -415,6 +428,55 @@ class _Server(ThreadedWSGIServer):
         self._stopping = False
         self.errors: list[BaseException] = []
         self.tls_context: ssl.SSLContext | None = None
+        self.max_connections = max_connections
+        self.active = 0
+        self.most_active = 0
+        self._slots = threading.Condition()
+        self._backoff = 0.0
+
+    def _wait(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the server is being stopped."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            selector.select(seconds)
+
+    def _handle_request_noblock(self) -> None:
+        # At the cap, wait for a connection to end rather than accept (D5): clients queue
+        # in the listen backlog instead of each holding a thread.
+        with self._slots:
+            while self.active >= self.max_connections and not self._stopping:
+                self._slots.wait(timeout=0.5)
+        try:
+            request, client_address = self.get_request()
+        except OSError:
+            # Out of file descriptors (EMFILE) or the like: back off instead of spinning
+            # on a listening socket that stays readable.
+            self._backoff = min(max(self._backoff * 2, _ACCEPT_BACKOFF[0]), _ACCEPT_BACKOFF[1])
+            self._wait(self._backoff)
+            return
+        self._backoff = 0.0
+        if self.verify_request(request, client_address):
+            try:
+                self.process_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+        else:
+            self.shutdown_request(request)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._slots:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._slots:
+                self.active -= 1
+                self._slots.notify()
 
     def server_bind(self) -> None:
         try:
@@ -429,12 +491,14 @@ class _Server(ThreadedWSGIServer):
             while not self._stopping:
                 for key, _ in selector.select():
                     if key.fileobj is self and not self._stopping:
-                        self._handle_request_noblock()  # type: ignore[attr-defined]
+                        self._handle_request_noblock()
                 self.service_actions()
 
     def wake_and_stop(self) -> None:
         self._stopping = True
         self._wake_w.send(b"x")
+        with self._slots:
+            self._slots.notify_all()
 
     def server_close(self) -> None:
         super().server_close()
@@ -459,6 +523,8 @@ class LiveServer:
     ``localhost``, the bound host and the public URL's host, signed by the
     process's test CA (:mod:`mockauth.tls`): clients trust :attr:`ca_file`.
     ``tls_cert`` / ``tls_key`` bring your own certificate instead.
+    ``max_connections`` connections are served at once (256); more wait to be
+    accepted, and a failing ``accept`` (out of file descriptors) backs off.
     """
 
     def __init__(
@@ -475,7 +541,13 @@ class LiveServer:
         tls: bool = False,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise MockauthError(f"max_connections must be a positive integer: {max_connections!r}")
+        if max_connections < 1:
+            raise MockauthError(f"max_connections must be a positive integer: {max_connections!r}")
+        self.max_connections = max_connections
         if (tls_cert is None) != (tls_key is None):
             raise MockauthError("give tls_cert and tls_key together")
         self.tls = tls or tls_cert is not None
@@ -506,7 +578,7 @@ class LiveServer:
         if self._server is not None:
             raise MockauthError("the server is already running")
         context = self._tls_context() if self.tls else None
-        server = _Server(self.host, self.port, self.dispatcher, self._handler)
+        server = _Server(self.host, self.port, self.dispatcher, self._handler, self.max_connections)
         server.tls_context = context
         self._server = server
         self._handler_errors = server.errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -524,3 +525,54 @@ def test_headers_over_the_cap_get_431() -> None:
     with LiveServer([Provider()]) as server:
         answer = _raw(server, b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
     assert answer.startswith(b"HTTP/1.1 431")
+
+
+# --- D5: a cap on connections, and back-off when accept fails -------------------------------
+
+
+def test_a_failing_accept_backs_off_and_the_server_keeps_serving() -> None:
+    import errno
+
+    with LiveServer([Provider()]) as server:
+        inner = server._server
+        assert inner is not None
+        waits: list[float] = []
+        real_get, real_wait = inner.get_request, inner._wait
+        failures = iter(range(6))
+
+        def get_request() -> Any:
+            if next(failures, None) is not None:
+                raise OSError(errno.EMFILE, "Too many open files")
+            return real_get()
+
+        def wait(seconds: float) -> None:
+            waits.append(seconds)
+            real_wait(0)
+
+        inner.get_request = get_request  # type: ignore[method-assign]
+        inner._wait = wait  # type: ignore[method-assign]
+        r = httpx.get(server.url + "/default/jwks", timeout=10)
+        assert r.status_code == 200
+    assert waits == [0.01, 0.02, 0.04, 0.08, 0.16, 0.32]  # doubling, not spinning
+
+
+def test_connections_beyond_the_cap_wait_their_turn() -> None:
+    import socket
+
+    with LiveServer([Provider()], max_connections=2) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        inner = server._server
+        assert inner is not None
+        for sock in idle:  # each holds a thread until it speaks or goes
+            sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(12).startswith(b"HTTP/1.1 200")
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:  # a third client, while both slots are taken
+            third = pool.submit(httpx.get, server.url + "/default/jwks", timeout=10)
+            idle[0].close()  # a slot frees: the third client is served
+            assert third.result().status_code == 200
+        idle[1].close()
+    assert inner.most_active == 2  # never a third thread at once
+    with pytest.raises(MockauthError, match="max_connections"):
+        LiveServer([Provider()], max_connections=0)

@@ -10,6 +10,7 @@
 4. cold start of ``mockauth serve`` until discovery answers (with bytecode, as
    an installed package has it).
 5. minting once the access-token table is full (what a long load test reaches).
+6. with ``--sustained SECONDS``: a long load, rate and p99 per interval.
 
 Figures only; nothing here asserts a threshold (targets live in the README).
 """
@@ -286,6 +287,74 @@ def live_server(seconds: float) -> None:
         proc.wait(10)
 
 
+def sustained(seconds: float, connections: int = 8, interval: float = 15.0) -> None:
+    """A long load at ``connections`` keep-alive connections against ``mockauth serve``:
+    tokens/s and p99 latency per interval, so a rate that sags or a tail that grows shows.
+    Bounded in time; the traffic stays on loopback.
+    """
+    proc, url = _start_server()
+    host, port = url.split("//")[1].split(":")
+    body = "grant_type=client_credentials&scope=read"
+    auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"Basic {auth}",
+    }
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.perf_counter() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        while time.perf_counter() < stop:
+            start = time.perf_counter()
+            conn.request("POST", "/default/token", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            took = time.perf_counter() - start
+            with lock:
+                if response.status == 200:
+                    latencies.append(took)
+                else:
+                    errors[0] += 1
+        conn.close()
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(connections)]
+        for t in threads:
+            t.start()
+        total = 0
+        rates = []
+        began = time.perf_counter()
+        while time.perf_counter() < stop:
+            time.sleep(min(interval, max(0.0, stop - time.perf_counter())))
+            with lock:
+                batch, latencies[:] = list(latencies), []
+            if not batch:
+                continue
+            batch.sort()
+            total += len(batch)
+            rate = len(batch) / interval
+            rates.append(rate)
+            p99 = batch[min(len(batch) - 1, int(len(batch) * 0.99))] * 1000
+            elapsed = time.perf_counter() - began
+            print(
+                f"  {elapsed:5.0f} s: {rate:7,.0f} tokens/s, p99 {p99:6.1f} ms "
+                f"({total:,} tokens so far)"
+            )
+        for t in threads:
+            t.join()
+        if len(rates) >= 2:
+            print(
+                f"sustained {seconds:.0f} s at {connections} connections: last interval at "
+                f"{rates[-1] / rates[0]:.2f}x the first ({total:,} tokens, {errors[0]} errors)"
+            )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def cold_start(runs: int) -> None:
     """``mockauth serve`` until discovery answers, with bytecode as an installed
     package has it (pip compiles it at install; an environment with
@@ -333,6 +402,13 @@ def main() -> None:
     parser.add_argument(
         "--cold-only", action="store_true", help="only the cold start (to compare two checkouts)"
     )
+    parser.add_argument(
+        "--sustained",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="only a long load at 8 connections, with rate and p99 per interval (try 300)",
+    )
     args = parser.parse_args()
     quick = args.quick
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
@@ -341,6 +417,9 @@ def main() -> None:
         return
     if args.cold_only:
         cold_start(3 if quick else 10)
+        return
+    if args.sustained is not None:
+        sustained(args.sustained)
         return
     core_report(500 if quick else 2000)
     at_capacity(1000 if quick else 5000)

@@ -16,6 +16,7 @@ import selectors
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, unquote_plus, urlsplit
@@ -221,6 +222,28 @@ class _Body(io.RawIOBase):
         return self.remaining == 0 and not self.failed
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection, read against the current request's deadline: a client that
+    trickles a byte every few seconds cannot hold its thread past it (D8), however
+    short each wait.
+    """
+
+    def __init__(self, sock: socket.socket, handler: _Handler) -> None:
+        self._sock = sock
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._handler.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request took longer than its deadline")
+        timeout = self._handler.timeout
+        self._sock.settimeout(min(timeout, remaining) if timeout else remaining)
+        return self._sock.recv_into(buffer)
+
+
 def _content_length(value: str | None) -> int | None:
     if value is None:
         return 0
@@ -242,6 +265,9 @@ class _Handler(WSGIRequestHandler):
     quiet = True
     _body: _Body | None = None
     _tls_failed = False
+    #: Seconds one request may take from its first byte (or the wait for it) to its last.
+    request_deadline = 30.0
+    deadline = 0.0
 
     def setup(self) -> None:
         context: ssl.SSLContext | None = getattr(self.server, "tls_context", None)
@@ -257,6 +283,11 @@ class _Handler(WSGIRequestHandler):
         super().setup()
         # Headers and body go out as separate writes: no Nagle delay between them.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self), 65536)
+
+    def handle_one_request(self) -> None:
+        self.deadline = time.monotonic() + self.request_deadline
+        super().handle_one_request()
 
     def handle(self) -> None:
         if not self._tls_failed:
@@ -535,6 +566,7 @@ class LiveServer:
         port: int = 0,
         public_url: str | None = None,
         request_timeout: float = 10.0,
+        request_deadline: float = 30.0,
         quiet: bool = True,
         admin_token: str | None = None,
         log: Callable[[Any], None] | None = None,
@@ -566,7 +598,11 @@ class LiveServer:
         self.host = host
         self.port = port
         self._public_url = public_url.rstrip("/") if public_url else None
-        self._handler = type("Handler", (_Handler,), {"timeout": request_timeout, "quiet": quiet})
+        self._handler = type(
+            "Handler",
+            (_Handler,),
+            {"timeout": request_timeout, "quiet": quiet, "request_deadline": request_deadline},
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None

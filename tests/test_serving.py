@@ -576,3 +576,35 @@ def test_connections_beyond_the_cap_wait_their_turn() -> None:
     assert inner.most_active == 2  # never a third thread at once
     with pytest.raises(MockauthError, match="max_connections"):
         LiveServer([Provider()], max_connections=0)
+
+
+# --- D8: a whole-request deadline, not only a per-read timeout ----------------------------
+
+
+def test_a_trickling_client_is_cut_off_at_the_request_deadline() -> None:
+    import socket
+    import time
+
+    with LiveServer([Provider()], request_timeout=5.0, request_deadline=0.5) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n")
+            sent = 0
+            closed = False
+            for _ in range(40):  # a header byte every 0.1 s: each read is quick, the whole is not
+                try:
+                    sock.sendall(b"X")
+                    sent += 1
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.1)  # the client's trickle, not a wait for the server
+            if not closed:
+                sock.settimeout(5)
+                try:
+                    closed = sock.recv(1024) == b""
+                except OSError:
+                    closed = True
+        assert closed
+        assert sent < 40  # cut off long before the trickle ended
+        ok = httpx.get(server.url + "/default/jwks", timeout=10)
+        assert ok.status_code == 200  # and the server goes on serving

@@ -580,6 +580,11 @@ class LiveServer:
         if max_connections < 1:
             raise MockauthError(f"max_connections must be a positive integer: {max_connections!r}")
         self.max_connections = max_connections
+        limits = {"request_timeout": request_timeout, "request_deadline": request_deadline}
+        for name, seconds in limits.items():
+            number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+            if not number or not seconds > 0:
+                raise MockauthError(f"{name} must be a positive number of seconds: {seconds!r}")
         if (tls_cert is None) != (tls_key is None):
             raise MockauthError("give tls_cert and tls_key together")
         self.tls = tls or tls_cert is not None

@@ -578,6 +578,13 @@ def test_connections_beyond_the_cap_wait_their_turn() -> None:
         LiveServer([Provider()], max_connections=0)
 
 
+@pytest.mark.parametrize("key", ["request_timeout", "request_deadline"])
+@pytest.mark.parametrize("value", [0, -1.0, "5", True])
+def test_bad_time_limit_is_a_clear_error(key: str, value: object) -> None:
+    with pytest.raises(MockauthError, match=f"{key} must be a positive number"):
+        LiveServer([Provider()], **{key: value})  # type: ignore[arg-type]
+
+
 # --- D8: a whole-request deadline, not only a per-read timeout ----------------------------
 
 

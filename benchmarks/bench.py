@@ -11,6 +11,9 @@
    an installed package has it).
 5. minting once the access-token table is full (what a long load test reaches).
 6. with ``--sustained SECONDS``: a long load, rate and p99 per interval.
+7. with ``--peer``: the live-server figure side by side with the node peer,
+   ``oauth2-mock-server`` 9.3.0 on node 22, both installed with npm into
+   ``benchmarks/peer`` on first use; rounds alternate between the two servers.
 
 Figures only; nothing here asserts a threshold (targets live in the README).
 """
@@ -33,6 +36,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 HERE = Path(__file__).resolve().parent
+PEER_DIR = HERE / "peer"
 BENCH_CONFIG = HERE / "bench-config.toml"
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret-0123456789-abcdefghij"
@@ -240,7 +244,76 @@ def _start_server() -> tuple[subprocess.Popen[str], str]:
     raise RuntimeError("mockauth serve did not start")
 
 
-def _load(host: str, port: int, connections: int, seconds: float) -> tuple[int, int]:
+def _peer_node() -> Path:
+    """node 22 with oauth2-mock-server beside it, installed from the lock file once."""
+    node = PEER_DIR / "node_modules" / ".bin" / "node"
+    if not (node.exists() and (PEER_DIR / "node_modules" / "oauth2-mock-server").is_dir()):
+        print("installing the peer (npm ci in benchmarks/peer)...", file=sys.stderr, flush=True)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=PEER_DIR,
+            check=True,
+            timeout=600,
+        )
+    return node
+
+
+def _start_peer() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [str(_peer_node()), "serve.mjs"], cwd=PEER_DIR, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Listening on"):
+            return proc, "http://127.0.0.1:" + line.rsplit(":", 1)[1].strip()
+    raise RuntimeError("oauth2-mock-server did not start")
+
+
+def side_by_side(seconds: float, rounds: int) -> None:
+    """client_credentials tokens/s of ``mockauth serve`` and of the node peer, the
+    same load against each in alternating rounds (medians), with the ratio."""
+    ours, url = _start_server()
+    peer, peer_url = _start_peer()
+    targets = {
+        "mockauth": (*_host_port(url), "/default/token"),
+        "oauth2-mock-server": (*_host_port(peer_url), "/token"),
+    }
+    try:
+        node = subprocess.run(
+            [str(_peer_node()), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        print(f"side by side with oauth2-mock-server 9.3.0 on node {node}")
+        for host, port, path in targets.values():
+            _load(host, port, 2, 0.5, path)  # warm-up
+        for connections in (1, 8):
+            rates: dict[str, list[float]] = {name: [] for name in targets}
+            failed = dict.fromkeys(targets, 0)
+            for _ in range(rounds):
+                for name, (host, port, path) in targets.items():
+                    done, errors = _load(host, port, connections, seconds, path)
+                    rates[name].append(done / seconds)
+                    failed[name] += errors
+            ours_rate = statistics.median(rates["mockauth"])
+            peer_rate = statistics.median(rates["oauth2-mock-server"])
+            print(
+                f"  {connections} connection(s): mockauth {ours_rate:,.0f} tokens/s "
+                f"({failed['mockauth']} errors), oauth2-mock-server {peer_rate:,.0f} tokens/s "
+                f"({failed['oauth2-mock-server']} errors): {ours_rate / peer_rate:.2f}x"
+            )
+    finally:
+        for proc in (ours, peer):
+            proc.terminate()
+            proc.wait(10)
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    host, port = url.split("//")[1].split(":")
+    return host, int(port)
+
+
+def _load(
+    host: str, port: int, connections: int, seconds: float, path: str = "/default/token"
+) -> tuple[int, int]:
     body = "grant_type=client_credentials&scope=read"
     auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     headers = {
@@ -254,7 +327,7 @@ def _load(host: str, port: int, connections: int, seconds: float) -> tuple[int, 
     def worker(i: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=10)
         while time.perf_counter() < deadline:
-            conn.request("POST", "/default/token", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status == 200:
@@ -409,14 +482,22 @@ def main() -> None:
         default=None,
         help="only a long load at 8 connections, with rate and p99 per interval (try 300)",
     )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="only the live server side by side with oauth2-mock-server on node 22 (npm)",
+    )
     args = parser.parse_args()
     quick = args.quick
-    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores", flush=True)
     if args.core_only:
         core_report(500 if quick else 2000)
         return
     if args.cold_only:
         cold_start(3 if quick else 10)
+        return
+    if args.peer:
+        side_by_side(1.0 if quick else 3.0, 3 if quick else 5)
         return
     if args.sustained is not None:
         sustained(args.sustained)

@@ -258,9 +258,9 @@ def _peer_node() -> Path:
     return node
 
 
-def _start_peer() -> tuple[subprocess.Popen[str], str]:
+def _start_peer(node: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [str(_peer_node()), "serve.mjs"], cwd=PEER_DIR, stdout=subprocess.PIPE, text=True
+        [str(node), "serve.mjs"], cwd=PEER_DIR, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -272,17 +272,18 @@ def _start_peer() -> tuple[subprocess.Popen[str], str]:
 def side_by_side(seconds: float, rounds: int) -> None:
     """client_credentials tokens/s of ``mockauth serve`` and of the node peer, the
     same load against each in alternating rounds (medians), with the ratio."""
+    node = _peer_node()
     ours, url = _start_server()
-    peer, peer_url = _start_peer()
+    peer, peer_url = _start_peer(node)
     targets = {
         "mockauth": (*_host_port(url), "/default/token"),
         "oauth2-mock-server": (*_host_port(peer_url), "/token"),
     }
     try:
-        node = subprocess.run(
-            [str(_peer_node()), "--version"], capture_output=True, text=True
+        version = subprocess.run(
+            [str(node), "--version"], capture_output=True, text=True
         ).stdout.strip()
-        print(f"side by side with oauth2-mock-server 9.3.0 on node {node}")
+        print(f"side by side with oauth2-mock-server 9.3.0 on node {version}")
         for host, port, path in targets.values():
             _load(host, port, 2, 0.5, path)  # warm-up
         for connections in (1, 8):
@@ -347,10 +348,10 @@ def _load(
 def live_server(seconds: float) -> None:
     proc, url = _start_server()
     try:
-        host, port = url.removeprefix("http://").split(":")
-        _load(host, int(port), 2, 0.5)  # warm-up
+        host, port = _host_port(url)
+        _load(host, port, 2, 0.5)  # warm-up
         for connections in (1, 8):
-            done, errors = _load(host, int(port), connections, seconds)
+            done, errors = _load(host, port, connections, seconds)
             print(
                 f"live server, {connections} connection(s): {done / seconds:,.0f} "
                 f"client_credentials tokens/s ({errors} errors)"
@@ -366,7 +367,7 @@ def sustained(seconds: float, connections: int = 8, interval: float = 15.0) -> N
     Bounded in time; the traffic stays on loopback.
     """
     proc, url = _start_server()
-    host, port = url.split("//")[1].split(":")
+    host, port = _host_port(url)
     body = "grant_type=client_credentials&scope=read"
     auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     headers = {
@@ -379,7 +380,7 @@ def sustained(seconds: float, connections: int = 8, interval: float = 15.0) -> N
     stop = time.perf_counter() + seconds
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn = http.client.HTTPConnection(host, port, timeout=10)
         while time.perf_counter() < stop:
             start = time.perf_counter()
             conn.request("POST", "/default/token", body=body, headers=headers)

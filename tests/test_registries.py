@@ -97,6 +97,26 @@ class Teapot(Fault):
         return json_response({"error": "i_am_a_teapot"}, 418)
 
 
+def test_register_fault_refuses_a_kind_that_cannot_be_data() -> None:
+    @dataclass
+    class NoKeys(Fault):
+        kind: ClassVar[str] = "no_keys"
+
+        def respond(self, ctx: FaultContext) -> Response:
+            return json_response({}, 200)
+
+    class NoBuilder(NoKeys):
+        kind: ClassVar[str] = "no_builder"
+        keys: ClassVar[tuple[str, ...]] = ("no_builder",)
+
+    with pytest.raises(TypeError, match="NoKeys needs keys"):
+        register_fault(NoKeys)
+    with pytest.raises(TypeError, match="NoBuilder needs a from_table"):
+        register_fault(NoBuilder)
+    assert "no_keys" not in FAULTS
+    assert "no_builder" not in FAULTS
+
+
 @pytest.fixture
 def registered() -> Iterator[None]:
     """The four capabilities, registered for one test and unregistered after it."""

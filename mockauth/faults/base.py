@@ -93,8 +93,10 @@ class Fault(ABC):
 
         ``build(value, key)`` builds a nested fault (``then``); ``build(table)``
         with the rest of a table builds what follows (a delay's outcome).
+        Kinds that are not data (:class:`Real`, :class:`Callback`) keep this
+        default; :func:`register_fault` refuses them, so no table reaches it.
         """
-        raise NotImplementedError(f"{cls.__name__} cannot be written as data")
+        raise TypeError(f"{cls.__name__} cannot be written as data")
 
     def check(self, endpoint: str | None, key: str) -> None:  # noqa: B027 - most faults fit anywhere
         """Raise :class:`ConfigError` at ``key`` if this fault cannot happen at ``endpoint``."""
@@ -116,6 +118,8 @@ def register_fault(cls: F) -> F:
     """Let ``cls`` be written as data (a class decorator)."""
     if not cls.keys:
         raise TypeError(f"{cls.__name__} needs keys to be written as data")
+    if cls.from_table.__func__ is Fault.from_table.__func__:  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__} needs a from_table classmethod to be written as data")
     FAULTS.register(cls)
     return cls
 

@@ -43,19 +43,21 @@ def _node() -> str:
     pytest.skip("node >= 20 is not on PATH")
 
 
+def _packages(lock_file: Path) -> dict[str, Any]:
+    packages: dict[str, Any] = json.loads(lock_file.read_text()).get("packages", {})
+    return packages
+
+
 @pytest.fixture(scope="session")
 def node_client() -> str:
     """The node binary, with tests/interop/node's packages installed."""
     node = _node()
     npm = shutil.which("npm")
-    marker = NODE_DIR / "node_modules" / ".package-lock.json"
-    lock_path = NODE_DIR / ".install.lock"
-    with open(lock_path, "w") as lock:
+    marker = NODE_DIR / "node_modules" / ".package-lock.json"  # what npm last installed
+    with open(NODE_DIR / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        wanted = (NODE_DIR / "package-lock.json").read_text()
-        if not marker.exists() or json.loads(marker.read_text()).get("packages", {}).keys() != {
-            key for key in json.loads(wanted)["packages"] if key
-        }:
+        wanted = {name for name in _packages(NODE_DIR / "package-lock.json") if name}
+        if not marker.exists() or set(_packages(marker)) != wanted:
             if npm is None:
                 pytest.fail("npm is needed to install openid-client")
             subprocess.run(

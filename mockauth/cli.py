@@ -296,6 +296,7 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
             tls=bool(getattr(args, "tls", False) or config.tls),
             tls_cert=tls_cert,
             tls_key=tls_key,
+            **dataclasses.asdict(config.limits),
             log=None
             if getattr(args, "quiet", False)
             else RequestLog(

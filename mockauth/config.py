@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ._check import describe as _describe
 from ._check import did_you_mean
 from ._check import join as _join
+from ._check import number as _number
 from .errors import ConfigError
 from .registry import AUTH_METHODS, GRANTS
 
@@ -348,6 +349,45 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What the live server allows (the ``[limits]`` table; ``LiveServer(**limits)``).
+
+    ``max_connections`` open at once (more wait in the listen backlog);
+    ``max_header_bytes`` for a request's header fields (431 beyond, RFC 6585
+    §5); ``max_body_bytes`` for its body (413 beyond, RFC 9110 §15.5.14);
+    ``request_timeout`` seconds of silence while a request arrives or its
+    answer is sent (a new connection must start its request within it);
+    ``request_deadline`` seconds from a request's first byte to its last (a
+    trickling client gets 408); ``idle_timeout`` seconds a keep-alive
+    connection may wait for its next request; ``workers`` event loops serving
+    the connections (``None``: two, or one on a single core).
+    """
+
+    max_connections: int = 256
+    max_header_bytes: int = 64 * 1024
+    max_body_bytes: int = 64 * 1024
+    request_timeout: float = 10.0
+    request_deadline: float = 30.0
+    idle_timeout: float = 60.0
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_header_bytes", "max_body_bytes", "workers"):
+            value = getattr(self, name)
+            if value is None and name == "workers":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(name, f"must be a positive integer, got {_describe(value)}")
+        for name in ("request_timeout", "request_deadline", "idle_timeout"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not (0 < value < float("inf")):
+                raise ConfigError(
+                    name, f"must be a positive number of seconds, got {_describe(value)}"
+                )
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServerConfig:
     """A standalone server: where it listens and the issuers it serves."""
 
@@ -358,6 +398,8 @@ class ServerConfig:
     tls: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
+    #: The live server's limits (connections, header and body bytes, timeouts, workers).
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         _check_items("issuers", self.issuers, ProviderConfig)
@@ -467,6 +509,8 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(key, f"expected an integer, got {_describe(value)}")
         return value
+    if hint is float:
+        return _number(value, key)
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(key, f"expected a string, got {_describe(value)}")

@@ -311,14 +311,17 @@ class Provider:
         snapshot.restore(self.services, self._rules, self.journal, state)
 
     # --- serving ------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> LiveServer:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, **limits: Any
+    ) -> LiveServer:
         """Serve on a live loopback server (port 0: any free port); use as a context manager.
 
         ``tls=True`` serves https; clients trust ``server.ca_file`` (:mod:`mockauth.tls`).
+        ``limits`` are :class:`~mockauth.config.Limits` keywords (``max_body_bytes=...``).
         """
         from .server import LiveServer
 
-        return LiveServer([self], host=host, port=port, tls=tls).start()
+        return LiveServer([self], host=host, port=port, tls=tls, **limits).start()
 
     def add_call_listener(self, listener: Callable[[Call], None]) -> None:
         """Call ``listener(call)`` with every finished request (the request log)."""

@@ -109,6 +109,10 @@ def test_toml_examples_load(index: int, tmp_path: Path) -> None:
     path.write_text(body)
     if "[[rules]]" in body:
         assert load_scenario(path).apply(Provider())
+    elif body.startswith("[limits]"):
+        from mockauth.config import Limits
+
+        assert load_config(path).limits != Limits()  # each value read, none ignored
     else:
         issuers = load_config(path).issuers
         assert [Provider(issuer).client("web").client_id for issuer in issuers] == ["web"]

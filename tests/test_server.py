@@ -272,7 +272,9 @@ def test_one_socket_carries_many_requests(provider: Provider) -> None:
             b"Content-Length: %d\r\n\r\n" % len(unread) + unread,
         )
         assert refused.startswith(b"HTTP/1.1 405")
-        again = _exchange(sock, b"GET /default/.well-known/openid-configuration HTTP/1.1\r\n\r\n")
+        again = _exchange(
+            sock, b"GET /default/.well-known/openid-configuration HTTP/1.1\r\nHost: t\r\n\r\n"
+        )
         assert again.startswith(b"HTTP/1.1 200")
         assert json.loads(again.partition(b"\r\n\r\n")[2])["issuer"] == provider.issuer
 
@@ -282,9 +284,23 @@ def test_connection_close_is_honoured(provider: Provider) -> None:
         provider.serve() as server,
         socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
     ):
-        answer = _exchange(sock, b"GET /default/jwks HTTP/1.1\r\nConnection: close\r\n\r\n")
+        answer = _exchange(
+            sock, b"GET /default/jwks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
         assert b"connection: close" in answer.lower()
         assert sock.recv(1) == b""  # the server closed its end
+
+
+def test_an_http11_request_without_host_is_400(provider: Provider) -> None:
+    """RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request with no Host."""
+    with (
+        provider.serve() as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
+    ):
+        answer = _exchange(sock, b"GET /default/jwks HTTP/1.1\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert b"Host" in answer
+    assert len(provider.calls) == 0  # refused before the provider saw it
 
 
 def test_an_error_below_the_provider_is_500_and_reraised(

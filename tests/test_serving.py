@@ -581,7 +581,7 @@ def test_connections_beyond_the_cap_wait_their_turn() -> None:
 @pytest.mark.parametrize("key", ["request_timeout", "request_deadline"])
 @pytest.mark.parametrize("value", [0, -1.0, "5", True])
 def test_bad_time_limit_is_a_clear_error(key: str, value: object) -> None:
-    with pytest.raises(MockauthError, match=f"{key} must be a positive number"):
+    with pytest.raises(MockauthError, match=f"{key}: must be a positive number"):
         LiveServer([Provider()], **{key: value})  # type: ignore[arg-type]
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "html_page",
     "json_response",
     "read_body",
+    "too_large",
 ]
 
 #: Request bodies above this many bytes get 413 (werkzeug has no limit by default).
@@ -50,16 +51,21 @@ class BodyError(Exception):
         self.message = message
 
 
+def too_large(limit: int) -> BodyError:
+    """413 for a body over ``limit`` bytes (RFC 9110 §15.5.14)."""
+    return BodyError(413, f"the body must stay under {limit} bytes")
+
+
 class Request(_SansioRequest):
     """One HTTP request as the core sees it.
 
     ``path`` is percent-decoded; ``raw_path`` is the path as sent (an admin id
-    may hold ``%2F``). ``body`` holds at most :data:`MAX_BODY` + 1 bytes; a
-    body that was refused on the way in is remembered in ``body_error`` and
-    raised by :meth:`get_data` and :attr:`form`.
+    may hold ``%2F``). ``body`` holds at most ``max_body`` (:data:`MAX_BODY`
+    unless the server is configured otherwise) + 1 bytes; a body that was
+    refused on the way in is remembered in ``body_error`` and raised by
+    :meth:`get_data` and :attr:`form`.
     """
 
-    max_form_memory_size = MAX_BODY
     max_form_parts = 1000
 
     def __init__(
@@ -75,6 +81,7 @@ class Request(_SansioRequest):
         server: tuple[str, int | None] | None = None,
         raw_path: str | None = None,
         body_error: BodyError | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         if isinstance(query, str):
             query = query.encode("latin-1", "replace")
@@ -87,8 +94,9 @@ class Request(_SansioRequest):
         #: When the request was made (``time.perf_counter()``): durations in the journal.
         self.arrived = time.perf_counter()
         self._body = body
-        if body_error is None and len(body) > MAX_BODY:
-            body_error = BodyError(413, f"the body must stay under {MAX_BODY} bytes")
+        self.max_body = max_body
+        if body_error is None and len(body) > max_body:
+            body_error = too_large(max_body)
         self.body_error = body_error
 
     @property
@@ -109,8 +117,8 @@ class Request(_SansioRequest):
             return MultiDict()
         data = self.get_data()
         parser = FormDataParser(
-            max_form_memory_size=self.max_form_memory_size,
-            max_content_length=MAX_BODY,
+            max_form_memory_size=self.max_body,
+            max_content_length=self.max_body,
             max_form_parts=self.max_form_parts,
             cls=MultiDict,
         )
@@ -119,7 +127,7 @@ class Request(_SansioRequest):
                 io.BytesIO(data), self.mimetype, len(data), self.mimetype_params
             )
         except RequestEntityTooLarge:
-            raise BodyError(413, f"the body must stay under {MAX_BODY} bytes") from None
+            raise too_large(self.max_body) from None
         return form
 
     def __repr__(self) -> str:
@@ -242,7 +250,7 @@ def read_body(
             return b"", BodyError(400, "Content-Length must be a non-negative integer")
         length = int(text)
         if length > MAX_BODY:
-            return b"", BodyError(413, f"the body must stay under {MAX_BODY} bytes")
+            return b"", too_large(MAX_BODY)
         data = _read(stream, length)
         if len(data) < length:
             return data, BodyError(400, "the body ended before Content-Length bytes arrived")
@@ -251,7 +259,7 @@ def read_body(
         return b"", None
     data = _read(stream, MAX_BODY + 1)
     if len(data) > MAX_BODY:
-        return b"", BodyError(413, f"the body must stay under {MAX_BODY} bytes")
+        return b"", too_large(MAX_BODY)
     return data, None
 
 

@@ -6,7 +6,8 @@
    wall time.
 2. in-process client_credentials tokens/s through the httpx transport.
 3. live-server client_credentials tokens/s at 1 and 8 keep-alive connections,
-   the server in its own process (``mockauth serve``), the load from this one.
+   the server in its own process (``mockauth serve``), the load from ``wrk``
+   when installed, else from threads of this process.
 4. cold start of ``mockauth serve`` until discovery answers (with bytecode, as
    an installed package has it).
 5. minting once the access-token table is full (what a long load test reaches).
@@ -25,6 +26,8 @@ import base64
 import http.client
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -291,7 +294,7 @@ def side_by_side(seconds: float, rounds: int) -> None:
             failed = dict.fromkeys(targets, 0)
             for _ in range(rounds):
                 for name, (host, port, path) in targets.items():
-                    done, errors = _load(host, port, connections, seconds, path)
+                    done, errors, _ = _load(host, port, connections, seconds, path)
                     rates[name].append(done / seconds)
                     failed[name] += errors
             ours_rate = statistics.median(rates["mockauth"])
@@ -312,27 +315,81 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
+#: How the load is made: "wrk" (C, epoll: its own cost is small beside the server's)
+#: when it is installed (``apt-get install wrk``), else Python threads with
+#: http.client, which share the two cores with the server and cost it about a third.
+LOAD = "wrk" if shutil.which("wrk") else "python"
+
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=read"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic %s"
+"""
+
+
+def _unit_ms(text: str) -> float:
+    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    raise ValueError(text)
+
+
 def _load(
     host: str, port: int, connections: int, seconds: float, path: str = "/default/token"
-) -> tuple[int, int]:
+) -> tuple[int, int, float]:
+    """``connections`` keep-alive clients POSTing client_credentials for ``seconds``:
+    (tokens, failed requests, p99 latency in ms)."""
+    if LOAD == "wrk":
+        return _load_wrk(host, port, connections, seconds, path)
+    return _load_python(host, port, connections, seconds, path)
+
+
+def _load_wrk(
+    host: str, port: int, connections: int, seconds: float, path: str
+) -> tuple[int, int, float]:
+    auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % auth)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+             "-s", script.name, f"http://{host}:{port}{path}"],
+            capture_output=True, text=True, check=True, timeout=seconds + 60,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = int(bad[1]) if bad else 0
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+)", out)
+    if socket_errors:
+        failed += sum(int(n) for n in socket_errors.groups())
+    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE)
+    return done - (int(bad[1]) if bad else 0), failed, _unit_ms(p99[1]) if p99 else 0.0
+
+
+def _load_python(
+    host: str, port: int, connections: int, seconds: float, path: str
+) -> tuple[int, int, float]:
     body = "grant_type=client_credentials&scope=read"
     auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "Authorization": f"Basic {auth}",
     }
-    counts = [0] * connections
+    latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
     deadline = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=10)
         while time.perf_counter() < deadline:
+            start = time.perf_counter()
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status == 200:
-                counts[i] += 1
+                latencies[i].append(time.perf_counter() - start)
             else:
                 errors[i] += 1
         conn.close()
@@ -342,7 +399,9 @@ def _load(
         t.start()
     for t in threads:
         t.join()
-    return sum(counts), sum(errors)
+    every = sorted(t for per in latencies for t in per)
+    p99 = every[min(len(every) - 1, int(len(every) * 0.99))] * 1000 if every else 0.0
+    return len(every), sum(errors), p99
 
 
 def live_server(seconds: float) -> None:
@@ -351,7 +410,7 @@ def live_server(seconds: float) -> None:
         host, port = _host_port(url)
         _load(host, port, 2, 0.5)  # warm-up
         for connections in (1, 8):
-            done, errors = _load(host, port, connections, seconds)
+            done, errors, _ = _load(host, port, connections, seconds)
             print(
                 f"live server, {connections} connection(s): {done / seconds:,.0f} "
                 f"client_credentials tokens/s ({errors} errors)"
@@ -368,61 +427,26 @@ def sustained(seconds: float, connections: int = 8, interval: float = 15.0) -> N
     """
     proc, url = _start_server()
     host, port = _host_port(url)
-    body = "grant_type=client_credentials&scope=read"
-    auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Authorization": f"Basic {auth}",
-    }
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = [0]
-    stop = time.perf_counter() + seconds
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-        while time.perf_counter() < stop:
-            start = time.perf_counter()
-            conn.request("POST", "/default/token", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            took = time.perf_counter() - start
-            with lock:
-                if response.status == 200:
-                    latencies.append(took)
-                else:
-                    errors[0] += 1
-        conn.close()
-
     try:
-        threads = [threading.Thread(target=worker) for _ in range(connections)]
-        for t in threads:
-            t.start()
-        total = 0
+        total = errors = 0
         rates = []
         began = time.perf_counter()
-        while time.perf_counter() < stop:
-            time.sleep(min(interval, max(0.0, stop - time.perf_counter())))
-            with lock:
-                batch, latencies[:] = list(latencies), []
-            if not batch:
-                continue
-            batch.sort()
-            total += len(batch)
-            rate = len(batch) / interval
+        while time.perf_counter() - began < seconds - 0.5:
+            length = min(interval, seconds - (time.perf_counter() - began))
+            done, failed, p99 = _load(host, port, connections, length)
+            total += done
+            errors += failed
+            rate = done / length
             rates.append(rate)
-            p99 = batch[min(len(batch) - 1, int(len(batch) * 0.99))] * 1000
-            elapsed = time.perf_counter() - began
             print(
-                f"  {elapsed:5.0f} s: {rate:7,.0f} tokens/s, p99 {p99:6.1f} ms "
-                f"({total:,} tokens so far)"
+                f"  {time.perf_counter() - began:5.0f} s: {rate:7,.0f} tokens/s, "
+                f"p99 {p99:6.1f} ms ({total:,} tokens so far)",
+                flush=True,
             )
-        for t in threads:
-            t.join()
         if len(rates) >= 2:
             print(
                 f"sustained {seconds:.0f} s at {connections} connections: last interval at "
-                f"{rates[-1] / rates[0]:.2f}x the first ({total:,} tokens, {errors[0]} errors)"
+                f"{rates[-1] / rates[0]:.2f}x the first ({total:,} tokens, {errors} errors)"
             )
     finally:
         proc.terminate()
@@ -490,7 +514,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     quick = args.quick
-    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"python {sys.version.split()[0]} on {os.cpu_count()} cores; load from {LOAD}",
+        flush=True,
+    )
     if args.core_only:
         core_report(500 if quick else 2000)
         return

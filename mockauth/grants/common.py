@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import InvalidScope, InvalidTarget
+from ..ids import unique_hex
 
 if TYPE_CHECKING:
     from ..clients import Client
@@ -65,4 +65,4 @@ def resolve_audience(client: Client, params: Params) -> tuple[str, ...]:
 
 def new_grant_id() -> str:
     """A fresh id for a grant: the family of tokens one authorization produced."""
-    return uuid.uuid4().hex
+    return unique_hex()

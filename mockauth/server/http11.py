@@ -64,7 +64,7 @@ MAX_HEADER_BYTES = Limits.max_header_bytes
 MAX_CONNECTIONS = Limits.max_connections
 #: Seconds a handler may hold its worker before the worker's other connections
 #: get a thread of their own (a blocking handler never stalls its neighbours long).
-HANDOFF = 0.02
+HANDOFF = 0.05
 #: Back-off after ``accept`` fails (out of file descriptors): first and longest wait, seconds.
 _ACCEPT_BACKOFF = (0.01, 0.5)
 #: How often, at most, a worker looks for connections past their deadlines.
@@ -438,7 +438,7 @@ class Worker:
             raw.append((b"Connection", b"close"))
         try:
             out = conn.h11.send(
-                h11.Response(status_code=status, headers=raw, reason=h11_reason(status).encode())
+                h11.Response(status_code=status, headers=raw, reason=h11_reason(status))
             )
             if body and not no_body:
                 out += conn.h11.send(h11.Data(data=body))
@@ -451,14 +451,24 @@ class Worker:
     def _send(self, conn: _Conn, data: bytes | None) -> bool:
         if not data:
             return True
+        sock = conn.sock
         try:
-            conn.sock.settimeout(self.engine.limits.request_timeout)
-            conn.sock.sendall(data)
+            sent = sock.send(data)  # an answer fits the socket's buffer: one system call
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            sent = 0
+        except OSError:  # gone
+            return False
+        if sent == len(data):
+            return True
+        # A client that reads slowly: wait for it, within the request timeout.
+        try:
+            sock.settimeout(self.engine.limits.request_timeout)
+            sock.sendall(data[sent:])
         except OSError:  # gone, or not reading its answers
             return False
         finally:
             with contextlib.suppress(OSError):
-                conn.sock.setblocking(False)
+                sock.setblocking(False)
         return True
 
     def _refuse(self, conn: _Conn, status: int, message: str) -> None:
@@ -466,7 +476,7 @@ class Worker:
         the rest of the stream cannot be trusted."""
         body = json.dumps({"error": "invalid_request", "error_description": message}).encode()
         head = (
-            f"HTTP/1.1 {status} {h11_reason(status)}\r\nContent-Type: application/json\r\n"
+            f"HTTP/1.1 {status} {h11_reason(status).decode()}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         if conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE, h11.ERROR):
@@ -492,11 +502,19 @@ class Worker:
         self._wake_w.close()
 
 
-def h11_reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+#: Reason phrases by status code, each looked up once.
+_REASONS: dict[int, bytes] = {}
+
+
+def h11_reason(status: int) -> bytes:
+    reason = _REASONS.get(status)
+    if reason is None:
+        try:
+            reason = HTTPStatus(status).phrase.encode("ascii")
+        except ValueError:
+            reason = b""
+        _REASONS[status] = reason
+    return reason
 
 
 def _framing(event: h11.Request, max_header_bytes: int) -> tuple[int, str] | None:

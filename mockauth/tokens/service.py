@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from .. import jose
 from ..clock import ClockLike
 from ..config import SIGNING_ALGS, TokenConfig
 from ..errors import InvalidToken, MockauthError
+from ..ids import unique_hex
 from ..keys import ALGORITHMS, KeySet, SigningKey, b64url
 from ..store import AccessRecord, RefreshRecord, Store
 from .binding import BEARER, SenderConstraint
@@ -150,7 +150,7 @@ class TokenService:
         now = self.clock.now()
         iat = int(now)
         lifetime = self.config.access_token_ttl if expires_in is None else expires_in
-        jti = uuid.uuid4().hex
+        jti = unique_hex()
         claims: dict[str, Any] = dict(extra_claims or {})
         claims.update(
             iss=self._issuer(),

@@ -112,12 +112,11 @@ class Admin:
 
     def _handle(self, request: Request, dispatcher: Dispatcher) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        # Two templates may serve one path (/keys/rotate, /keys/{kid}): the method decides.
-        found = [
-            (route, raw)
-            for routes, raw in _router().match_all(path_below(request, ADMIN_PREFIX))
-            for route in routes
-        ]
+        # A literal template wins over a parameter one (/keys/rotate over /keys/{kid}):
+        # a path has the methods of its most literal templates only, as Allow says.
+        matches = _router().match_all(path_below(request, ADMIN_PREFIX))
+        fewest = min((len(raw) for _, raw in matches), default=0)
+        found = [(route, raw) for routes, raw in matches if len(raw) == fewest for route in routes]
         chosen, raw = next(((r, p) for r, p in found if r.method == method), (None, {}))
         self._authorize(request, chosen)
         if chosen is None:

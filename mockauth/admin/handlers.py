@@ -193,8 +193,10 @@ def _clear_rules(ctx: Context) -> Response:
 
 def _rule(ctx: Context) -> Rule:
     text = ctx.params["rule_id"]
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    if not (text.isascii() and text.isdigit()):
         raise bad("rule_id", f"{text!r} is not a rule id (a positive integer)")
+    if len(text) > 18:  # a well-formed id, but far beyond any rule made here
+        raise not_found(f"no rule {text[:24]}{'...' if len(text) > 24 else ''}", "rule_id")
     rule_id = int(text)
     for rule in ctx.provider.rules:
         if rule.id == rule_id:

@@ -67,6 +67,8 @@ def _number(key: str, value: Any) -> float:
 
 
 def _seconds(key: str, value: Any) -> int:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _MAX_SECONDS:
+        value = int(value)  # 60.0 is a JSON integer (JSON Schema 2020-12 §6.3)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(key, f"expected a whole number of seconds, got {_describe(value)}")
     if abs(value) > _MAX_SECONDS:

@@ -31,6 +31,25 @@ def _list_of(prop: str, name: str) -> dict[str, Any]:
     }
 
 
+#: An absolute URI as the config checks it: a scheme, and a host after http(s)://.
+_URI = {
+    "type": "string",
+    "format": "uri",
+    "pattern": "^(?:(?![Hh][Tt][Tt][Pp][Ss]?:)[A-Za-z][A-Za-z0-9+.-]*:|[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+)",
+}
+#: A redirect URI: an absolute URI without a fragment (RFC 6749 §3.1.2).
+_REDIRECT_URI = {**_URI, "pattern": _URI["pattern"] + "[^#]*$"}
+#: Space-separated names of RFC 6749 §3.3 characters ("code", "code id_token").
+_RESPONSE_TYPE = "^[!#-\\[\\]-~]+( [!#-\\[\\]-~]+)*$"
+_URI_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri")
+#: Path parameters that are not plain strings.
+_PATH_PARAMETERS: dict[str, dict[str, Any]] = {"rule_id": {"type": "integer", "minimum": 1}}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
 def _object_schema(properties: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
@@ -172,6 +191,23 @@ def _components() -> dict[str, Any]:
         "ClientInput": _config_schema(
             ClientConfig,
             {
+                **{name: _nullable(_URI) for name in _URI_FIELDS},
+                "jwks": _nullable(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "keys": {"type": "array", "minItems": 1, "items": {"type": "object"}}
+                        },
+                        "required": ["keys"],
+                    }
+                ),
+                "response_types": _nullable(
+                    {"type": "array", "items": {"type": "string", "pattern": _RESPONSE_TYPE}}
+                ),
+                **{
+                    name: {"oneOf": [{"type": "array", "items": _REDIRECT_URI}, _REDIRECT_URI]}
+                    for name in ("redirect_uris", "post_logout_redirect_uris")
+                },
                 "grant_types": {
                     "oneOf": [
                         {"type": "array", "items": {"enum": list(GRANTS.names())}},
@@ -192,7 +228,14 @@ def _components() -> dict[str, Any]:
             },
             ("sub", "username", "password", "claims"),
         ),
-        "UserInput": _config_schema(UserConfig, {name: {} for name in sorted(STANDARD_CLAIMS)}),
+        "UserInput": _config_schema(
+            UserConfig,
+            {
+                **{name: {} for name in sorted(STANDARD_CLAIMS)},
+                "username": _nullable({"type": "string", "minLength": 1}),
+                "sub": _nullable({"type": "string", "minLength": 1}),
+            },
+        ),
         "Rule": _object_schema(
             {
                 "id": {"type": "integer"},
@@ -277,6 +320,14 @@ _ERRORS = {
 }
 
 
+def _query_schema(name: str) -> dict[str, Any]:
+    if name == "replace":
+        return {"enum": ["true", "false"]}
+    if name == "endpoint":
+        return {"enum": list(ENDPOINTS.names())}
+    return {"type": "string"}
+
+
 def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.operation_id,
@@ -287,10 +338,16 @@ def _operation(route: Route) -> dict[str, Any]:
         op["description"] = route.description
     names = re.findall(r"{(\w+)}", route.path)
     parameters = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": _PATH_PARAMETERS.get(n, {"type": "string", "minLength": 1}),
+        }
+        for n in names
     ]
     parameters += [
-        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+        {"name": q, "in": "query", "required": False, "schema": _query_schema(q)}
         for q in route.query
     ]
     if parameters:

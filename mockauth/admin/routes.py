@@ -54,10 +54,12 @@ def _openapi(ctx: Context) -> Response:
 
 
 _EMPTY = _object_schema({})
-_INSTANT = {
+#: 1970 to 9999, as the clock takes it (the offset may still move it out: 400).
+_DATE_TIME = {"type": "string", "format": "date-time", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-"}
+_INSTANT: dict[str, Any] = {
     "oneOf": [
         {"type": "number", "minimum": 0, "maximum": _MAX_TIME},
-        {"type": "string", "format": "date-time"},
+        _DATE_TIME,
     ],
     "description": "POSIX seconds, or an ISO 8601 date-time with a time zone",
 }
@@ -69,6 +71,20 @@ _RESET = {
     "required": ["reset"],
 }
 _I = "/issuers/{issuer_id}"
+_NONEMPTY = {"type": "string", "minLength": 1}
+
+
+def _fields_body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema of a body read with ``inputs._fields``: ``null`` counts as absent, so
+    every member that is not required may be ``null``."""
+    return _object_schema(
+        {
+            k: v if k in required else {"oneOf": [v, {"type": "null"}]}
+            for k, v in properties.items()
+        },
+        required,
+    )
+
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", _openapi, "This OpenAPI description", "meta",
@@ -101,7 +117,7 @@ ROUTES: tuple[Route, ...] = (
           "clients"),
     Route("POST", f"{_I}/clients/{{client_id}}/rotate_secret", _rotate_secret,
           "Give a client a new secret; the old one fails from now on", "clients",
-          body=_object_schema({"client_secret": {"type": "string", "minLength": 1}}),
+          body=_fields_body({"client_secret": _NONEMPTY}),
           response=_ref("Client")),
     Route("GET", f"{_I}/users", _users, "List users", "users", response=_list_of("users", "User")),
     Route("POST", f"{_I}/users", _add_user, "Register a user", "users",
@@ -133,13 +149,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_I}/clock", _clock, "Read the provider clock", "clock",
           response=_ref("Clock")),
     Route("POST", f"{_I}/clock/freeze", _freeze, "Stop the clock (now, or at `at`)", "clock",
-          body=_object_schema({"at": _INSTANT}), response=_ref("Clock")),
+          body=_fields_body({"at": _INSTANT}), response=_ref("Clock")),
     Route("POST", f"{_I}/clock/advance", _advance, "Move the clock by `seconds` (may be "
-          "negative)", "clock", body=_object_schema({"seconds": {"type": "number"}},
-                                                     ("seconds",)),
+          "negative)", "clock", body=_fields_body({"seconds": {"type": "number"}},
+                                                   ("seconds",)),
           body_required=True, response=_ref("Clock")),
     Route("POST", f"{_I}/clock/move_to", _move_to, "Jump to an instant", "clock",
-          body=_object_schema({"at": _INSTANT}, ("at",)), body_required=True,
+          body=_fields_body({"at": _INSTANT}, ("at",)), body_required=True,
           response=_ref("Clock")),
     Route("POST", f"{_I}/clock/unfreeze", _unfreeze, "Let the clock run from where it stands",
           "clock", body=_EMPTY, response=_ref("Clock")),
@@ -149,13 +165,13 @@ ROUTES: tuple[Route, ...] = (
           response=_list_of("keys", "Key")),
     Route("POST", f"{_I}/keys/rotate", _rotate_keys,
           "Sign with a new key; the old one stays published until retired", "keys",
-          body=_object_schema({"alg": {"enum": list(SIGNING_ALGS)}}), response=_ref("Key"),
+          body=_fields_body({"alg": {"enum": list(SIGNING_ALGS)}}), response=_ref("Key"),
           status=201),
     Route("DELETE", f"{_I}/keys/{{kid}}", _retire_key,
           "Retire a key: it leaves the JWKS and its tokens stop verifying", "keys"),
     Route("POST", f"{_I}/tokens/access", _access_token, "Mint an access token", "tokens",
-          body=_object_schema({
-              "subject": {"type": "string"}, "client_id": {"type": "string"},
+          body=_fields_body({
+              "subject": _NONEMPTY, "client_id": _NONEMPTY,
               "scope": _STRINGS, "audience": _STRINGS, "expires_in": _SECONDS,
               "claims": {"type": "object"}, "opaque": {"type": "boolean"},
               "alg": {"enum": list(SIGNING_ALGS)}, "kid": {"type": "string"},
@@ -166,14 +182,17 @@ ROUTES: tuple[Route, ...] = (
           description="`provider.issue_token(...)`: negative `expires_in` for a token that "
           "is already expired, `not_before` (seconds from now) for one not valid yet."),
     Route("POST", f"{_I}/tokens/id", _id_token, "Mint an ID token", "tokens",
-          body=_object_schema({
-              "subject": {"type": "string"}, "client_id": {"type": "string"},
-              "nonce": {"type": "string"}, "access_token": {"type": "string"},
+          body=_fields_body({
+              "subject": _NONEMPTY, "client_id": _NONEMPTY,
+              "nonce": {"type": "string"},
+              "access_token": {"type": "string", "pattern": "^[!-~]+$"},
               "expires_in": _SECONDS, "claims": {"type": "object"}}),
           response=_object_schema({"id_token": {"type": "string"}}, ("id_token",))),
     Route("POST", f"{_I}/tokens/revoke", _revoke_tokens,
           "Revoke every token of a user and/or a client", "tokens",
-          body=_object_schema({"user": {"type": "string"}, "client": {"type": "string"}}),
+          body={**_fields_body({"user": _NONEMPTY, "client": _NONEMPTY}),
+                "anyOf": [{"required": [k], "properties": {k: _NONEMPTY}}
+                          for k in ("user", "client")]},
           body_required=True,
           response=_object_schema({"revoked": {"type": "integer"}}, ("revoked",))),
     Route("GET", f"{_I}/calls", _calls, "Read the request journal (secrets redacted)",

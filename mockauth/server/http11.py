@@ -128,6 +128,9 @@ class Engine:
         self.active = 0
         self.most_active = 0
         self.slots = threading.Condition()
+        #: The watchdog sleeps while no handler runs; the next handler wakes it.
+        self.watchdog_asleep = False
+        self.wake_watchdog = threading.Event()
 
     def opened(self) -> None:
         with self.slots:
@@ -204,7 +207,8 @@ class Worker:
         selector = self.selector
         while not self.engine.stopping and self.generation == generation:
             try:
-                events = selector.select(_SWEEP)
+                # With no connection there is no deadline to keep: sleep until woken.
+                events = selector.select(_SWEEP if self.conns else None)
             except (OSError, ValueError):  # the selector was closed under us: stopping
                 return
             for key, _ in events:
@@ -370,6 +374,8 @@ class Worker:
         conn.started, conn.deadline = 0.0, 0.0  # the handler's own time is not the client's
         self.busy_since = time.monotonic()
         self.busy = conn
+        if self.engine.watchdog_asleep:  # after ``busy`` is set: the watchdog cannot miss it
+            self.engine.wake_watchdog.set()
         try:
             response = self.engine.app.handle(request)
             status, headers, body = response.status_code, response.header_items(), response.data
@@ -646,7 +652,20 @@ class Listener:
         worker.adopt(conn)
 
     def _watch(self) -> None:
-        while not self._stopped.wait(HANDOFF / 2):
+        """Hand off blocked workers; asleep (no wake-ups) while no handler runs, so an
+        idle server costs the process nothing (the pytest session's server)."""
+        engine = self.engine
+        while not engine.stopping:
+            if not any(worker.busy is not None for worker in self.workers):
+                engine.watchdog_asleep = True
+                # Checked again after saying so: a handler that began meanwhile is seen.
+                if not any(worker.busy is not None for worker in self.workers):
+                    engine.wake_watchdog.wait()
+                engine.wake_watchdog.clear()
+                engine.watchdog_asleep = False
+                continue
+            if self._stopped.wait(HANDOFF / 2):
+                return
             now = time.monotonic()
             for worker in self.workers:
                 if worker.busy is not None:
@@ -655,6 +674,7 @@ class Listener:
     def stop(self) -> None:
         self.engine.stopping = True
         self._stopped.set()
+        self.engine.wake_watchdog.set()
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
         with self.engine.slots:

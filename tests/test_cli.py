@@ -344,3 +344,24 @@ def test_console_script_serves(start: Any) -> None:
     returncode, rest, _ = served.stop(signal.SIGTERM)
     assert returncode == 0
     assert "stopped" in rest
+
+
+def test_mockauth_serve_tunes_the_collector_of_its_own_process() -> None:
+    import gc
+
+    from mockauth.cli import COLLECT_EVERY, tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == (COLLECT_EVERY, before[1], before[2])
+        assert gc.get_freeze_count() > 0  # the start-up objects are left out of collections
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def test_the_fixture_leaves_the_collector_alone(mockauth: Any) -> None:
+    import gc
+
+    assert gc.get_threshold()[0] != 20_000

@@ -315,7 +315,6 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
-    tune_collector()
     try:
         bound = f"[{host}]" if ":" in host else host  # server.url may be --public-url
         admin = (server.admin_url, admin_token) if server.admin_url and admin_token else None
@@ -323,6 +322,7 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         _banner(
             f"{scheme}://{bound}:{server.port}", providers, out, scenarios, admin, server.ca_file
         )
+        tune_collector()  # after the banner: the start is not held up by a collection
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

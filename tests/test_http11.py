@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,78 @@ def test_bad_limits_in_a_config_exit_2_naming_the_key(
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# --- the rest of HTTP/1.1 as clients use it -------------------------------------------------
+
+
+def test_expect_100_continue_gets_its_interim_answer_before_the_body_is_sent() -> None:
+    with LiveServer([Provider()]) as server, _connect(server) as sock:
+        body = b"grant_type=client_credentials"
+        sock.sendall(
+            b"POST /default/token HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        interim = sock.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100 ")  # before any byte of the body went out
+        sock.sendall(body)
+        final = _read_response(sock)
+    assert final.startswith(b"HTTP/1.1 401")  # the real answer: no client credentials
+
+
+def test_an_http10_client_is_answered_and_the_connection_closed() -> None:
+    with LiveServer([Provider()]) as server, _connect(server) as sock:
+        sock.sendall(b"GET /default/jwks HTTP/1.0\r\n\r\n")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b'"keys"' in answer
+
+
+def test_head_has_the_length_but_no_body() -> None:
+    with LiveServer([Provider()]) as server, _connect(server) as sock:
+        sock.sendall(b"HEAD /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = _until_closed(sock)
+    head, _, rest = answers.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert re.search(rb"(?i)content-length: [1-9]", head)
+    assert rest.startswith(b"HTTP/1.1 200")  # no body between the two answers
+
+
+def test_a_large_answer_reaches_a_client_that_reads_slowly() -> None:
+    """Bigger than any socket buffer: the worker waits for the reader (within the
+    request timeout) and the connection stays usable."""
+    provider = Provider()
+    big = b"x" * (8 * 1024 * 1024)
+    provider.add_rule(
+        Rule("jwks", Callback(lambda ctx: Response(big, mimetype="text/plain")), times=1)
+    )
+    with LiveServer([provider]) as server, _connect(server) as sock:
+        sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n")
+        other = httpx.get(server.url + "/default/.well-known/openid-configuration", timeout=10)
+        assert other.status_code == 200  # served while the big answer waits for its reader
+        answer = _read_response(sock)
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert answer.endswith(big)
+        sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_a_slow_reader_is_not_cut_off_while_it_keeps_reading() -> None:
+    """request_timeout bounds each stall of a reader, not the whole answer: 12 MiB read
+    at a steady pace take several timeouts' length, and all of it arrives."""
+    provider = Provider()
+    big = b"y" * (12 * 1024 * 1024)
+    provider.add_rule(
+        Rule("jwks", Callback(lambda ctx: Response(big, mimetype="text/plain")), times=1)
+    )
+    with LiveServer([provider], request_timeout=0.3) as server, _connect(server) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)  # little buffering
+        sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        chunks = []
+        while chunk := sock.recv(256 * 1024):
+            chunks.append(chunk)
+            time.sleep(0.01)  # the reader's own pace: each stall far within 0.3 s
+        assert b"".join(chunks).endswith(big)
+        assert len(chunks) > 40  # read over many stalls, longer than one timeout in all

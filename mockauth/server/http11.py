@@ -466,10 +466,13 @@ class Worker:
             return False
         if sent == len(data):
             return True
-        # A client that reads slowly: wait for it, within the request timeout.
+        # A client that reads slowly: wait for it, as long as it never stalls for longer
+        # than the request timeout (sendall's timeout would bound the whole answer).
+        view = memoryview(data)
         try:
             sock.settimeout(self.engine.limits.request_timeout)
-            sock.sendall(data[sent:])
+            while sent < len(data):
+                sent += sock.send(view[sent:])
         except OSError:  # gone, or not reading its answers
             return False
         finally:

@@ -355,3 +355,28 @@ def test_a_slow_reader_is_not_cut_off_while_it_keeps_reading() -> None:
             time.sleep(0.01)  # the reader's own pace: each stall far within 0.3 s
         assert b"".join(chunks).endswith(big)
         assert len(chunks) > 40  # read over many stalls, longer than one timeout in all
+
+
+def test_a_header_no_http_message_may_carry_is_a_500_not_a_split_response() -> None:
+    from mockauth.errors import ServerThreadError
+
+    provider = Provider()
+
+    def bad_header(ctx: FaultContext) -> Response:
+        answer = Response(b"{}", mimetype="application/json")
+        answer.headers["X-Note"] = "a\x01b"  # werkzeug refuses CR and LF, not the rest
+        return answer
+
+    provider.add_rule(Rule("jwks", Callback(bad_header), times=1))
+    server = LiveServer([provider]).start()
+    try:
+        with _connect(server) as sock:
+            sock.sendall(b"GET /default/jwks HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = _until_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 500")
+        assert b"X-Note" not in answer
+        with pytest.raises(ServerThreadError, match="may carry"):
+            server.check()
+        assert httpx.get(server.url + "/default/jwks").status_code == 200
+    finally:
+        server.stop()

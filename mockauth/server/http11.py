@@ -1,10 +1,12 @@
 """HTTP/1.1 on h11: the framing is h11's, the sockets and threads are ours.
 
-h11 (python-hyper's sans-I/O HTTP/1.1) parses and validates every message:
+h11 (python-hyper's sans-I/O HTTP/1.1) parses and validates every request:
 request line, header fields, ``Content-Length`` and chunked framing, and
 refuses what RFC 9112 says to refuse (a transfer coding other than chunked:
 501; ``Content-Length`` values that disagree: 400; header fields over the cap:
-431). This module moves bytes between h11 and the sockets:
+431). Answers are written here, in one send each: a status line, the core's
+headers (checked for what no field may carry), ``Content-Length`` and the body.
+This module moves bytes between h11 and the sockets:
 
 - a few **event-loop workers** (:class:`Worker`, two by default), each with its
   own selector over its share of the connections. Few threads is what makes a
@@ -32,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import selectors
 import socket
 import ssl
@@ -87,6 +90,7 @@ class _Conn:
         "close_after",
         "deadline",
         "h11",
+        "h11_limit",
         "request",
         "sock",
         "started",
@@ -96,6 +100,7 @@ class _Conn:
     def __init__(self, sock: socket.socket, addr: Any, max_header_bytes: int) -> None:
         self.sock = sock
         self.addr = addr
+        self.h11_limit = max_header_bytes
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
         self.request: h11.Request | None = None
         self.body: list[bytes] = []
@@ -393,13 +398,10 @@ class Worker:
             conn.close_after = True  # the rest of the body was never read
         sent = self._respond(conn, event.method, status, headers, body)
         conn.request, conn.body = None, []
-        if not sent or conn.close_after or conn.h11.our_state is not h11.DONE:
-            self._close(conn)
+        if not sent or conn.close_after or conn.h11.their_state is not h11.DONE:
+            self._close(conn)  # an unread body, or the end of the conversation
             return False
-        if conn.h11.their_state is not h11.DONE:
-            self._close(conn)
-            return False
-        conn.h11.start_next_cycle()
+        self._next_request(conn)
         return True
 
     def _end_busy(self, conn: _Conn) -> None:
@@ -432,27 +434,57 @@ class Worker:
     def _respond(
         self, conn: _Conn, method: bytes, status: int, headers: list[tuple[str, str]], body: bytes
     ) -> bool:
+        """Write the answer: a status line, the core's headers, ``Content-Length`` and the
+        body, in one send. ``Connection: close`` when the connection ends after it.
+
+        Written here rather than by h11's writer, which validates every header again
+        and cost more than the rest of the round trip's Python; the core's headers are
+        werkzeug's, which refuse line breaks, and any control character left is refused
+        here as well (no response splitting).
+        """
         no_body = method == b"HEAD" or status < 200 or status in (204, 304)
-        raw: list[tuple[bytes, bytes]] = []
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, h11_reason(status))]
         has_length = False
         for name, value in headers:
+            if not _FIELD_NAME.match(name) or _BAD_VALUE.search(value):
+                self.engine.errors.append(
+                    ValueError(f"a header no HTTP/1.1 message may carry: {name!r}: {value!r}")
+                )
+                conn.close_after = True
+                return self._respond(
+                    conn, method, 500, [("Content-Type", "text/plain")], b"mockauth: internal error"
+                )
             has_length = has_length or name.lower() == "content-length"
-            raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
+            lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         if not has_length and not no_body:
-            raw.append((b"Content-Length", str(len(body)).encode()))
-        if conn.close_after:
-            raw.append((b"Connection", b"close"))
-        try:
-            out = conn.h11.send(
-                h11.Response(status_code=status, headers=raw, reason=h11_reason(status))
-            )
-            if body and not no_body:
-                out += conn.h11.send(h11.Data(data=body))
-            out += conn.h11.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:  # a header no HTTP/1.1 message may carry
-            self.engine.errors.append(exc)
+            lines.append(b"Content-Length: %d\r\n" % len(body))
+        if not self._keep_alive(conn):
+            conn.close_after = True
+            lines.append(b"Connection: close\r\n")
+        lines.append(b"\r\n")
+        if body and not no_body:
+            lines.append(body)
+        return self._send(conn, b"".join(lines))
+
+    def _keep_alive(self, conn: _Conn) -> bool:
+        """Whether the connection carries another request (RFC 9112 §9.3): HTTP/1.1 and
+        no ``Connection: close`` from either side (HTTP/1.0 keep-alive is not offered)."""
+        event = conn.request
+        if conn.close_after or event is None or event.http_version != b"1.1":
             return False
-        return self._send(conn, out)
+        for name, value in event.headers:
+            if name == b"connection" and b"close" in value.lower().split(b","):
+                return False
+        return True
+
+    def _next_request(self, conn: _Conn) -> None:
+        """Parse on from what came after the answered request (pipelining), afresh."""
+        trailing, closed = conn.h11.trailing_data
+        conn.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=conn.h11_limit)
+        if trailing:
+            conn.h11.receive_data(trailing)
+        if closed:
+            conn.h11.receive_data(b"")
 
     def _send(self, conn: _Conn, data: bytes | None) -> bool:
         if not data:
@@ -510,6 +542,10 @@ class Worker:
         self._wake_r.close()
         self._wake_w.close()
 
+
+#: A header field name (RFC 9110 §5.1: a token) and what a value must not hold.
+_FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 #: Reason phrases by status code, each looked up once.
 _REASONS: dict[int, bytes] = {}

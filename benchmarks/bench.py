@@ -299,10 +299,17 @@ def side_by_side(seconds: float, rounds: int) -> None:
                     failed[name] += errors
             ours_rate = statistics.median(rates["mockauth"])
             peer_rate = statistics.median(rates["oauth2-mock-server"])
+            # Each round's two loads run back to back, under the same machine weather:
+            # the median of their ratios is steadier than the ratio of the medians.
+            pairs = sorted(
+                a / b for a, b in zip(rates["mockauth"], rates["oauth2-mock-server"], strict=True)
+            )
             print(
                 f"  {connections} connection(s): mockauth {ours_rate:,.0f} tokens/s "
                 f"({failed['mockauth']} errors), oauth2-mock-server {peer_rate:,.0f} tokens/s "
-                f"({failed['oauth2-mock-server']} errors): {ours_rate / peer_rate:.2f}x"
+                f"({failed['oauth2-mock-server']} errors): {ours_rate / peer_rate:.2f}x; "
+                f"per round {statistics.median(pairs):.2f}x "
+                f"(from {pairs[0]:.2f} to {pairs[-1]:.2f})"
             )
     finally:
         for proc in (ours, peer):
@@ -525,7 +532,7 @@ def main() -> None:
         cold_start(3 if quick else 10)
         return
     if args.peer:
-        side_by_side(1.0 if quick else 3.0, 3 if quick else 5)
+        side_by_side(1.0 if quick else 3.0, 3 if quick else 7)
         return
     if args.sustained is not None:
         sustained(args.sustained)

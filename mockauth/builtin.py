@@ -10,14 +10,17 @@ from __future__ import annotations
 # isort: off
 # Registration follows import order: the order discovery lists endpoints and grants in.
 from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, revoke
-from .endpoints import end_session
+from .endpoints import end_session, device
 from .grants import authorization_code, refresh_token, client_credentials, password
+from .grants import device_code
 from .clientauth import secret
 
 # isort: on
 
 __all__ = ["ENDPOINT_MODULES", "GRANT_MODULES"]
 
-ENDPOINT_MODULES = (discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session)
-GRANT_MODULES = (authorization_code, refresh_token, client_credentials, password)
+ENDPOINT_MODULES = (
+    discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session, device,
+)  # fmt: skip
+GRANT_MODULES = (authorization_code, refresh_token, client_credentials, password, device_code)
 _ = secret

@@ -262,10 +262,14 @@ class TokenConfig:
     issue_refresh_tokens: bool = True
     rotate_refresh_tokens: bool = True
     refresh_token_reuse_detection: bool = True
+    #: Device authorization (RFC 8628): how long a device code lives, and the
+    #: polling interval a client is told (an integer ≥ 1: 0 breaks real clients).
+    device_code_ttl: int = 600
+    device_interval: int = 5
 
     def __post_init__(self) -> None:
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "session_ttl",
-                     "code_ttl"):  # fmt: skip
+                     "code_ttl", "device_code_ttl", "device_interval"):  # fmt: skip
             _check_positive(name, getattr(self, name))
         if self.code_ttl > 600:
             raise ConfigError("code_ttl", "at most 600 seconds (RFC 6749 §4.1.2)")

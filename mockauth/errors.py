@@ -137,6 +137,24 @@ class AccessDenied(OAuthError):
     status_code = 403
 
 
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the user has not yet approved or denied the device request."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: polled faster than the interval; it grows by 5 s from now on."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device code has expired; start again."""
+
+    error = "expired_token"
+
+
 class UnsupportedResponseType(OAuthError):
     """RFC 6749 §4.1.2.1: unknown ``response_type``."""
 

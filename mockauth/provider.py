@@ -310,6 +310,27 @@ class Provider:
 
         snapshot.restore(self.services, self._rules, self.journal, state)
 
+    # --- device authorization (RFC 8628) -------------------------------------
+    def approve_device(self, user_code: str, user: str | None = None) -> None:
+        """Approve the device request ``user_code`` names (case and dashes do not
+        matter), as ``user`` (a sub, username or email) or the default user: the
+        client's next poll gets its tokens. :class:`MockauthError` for an unknown,
+        expired or already decided code.
+        """
+        from .device import decide
+
+        decide(self.services, user_code, self._device_user(user), approve=True)
+
+    def deny_device(self, user_code: str) -> None:
+        """Deny the device request ``user_code`` names: the client's next poll gets
+        ``access_denied`` (RFC 8628 §3.5)."""
+        from .device import decide
+
+        decide(self.services, user_code, None, approve=False)
+
+    def _device_user(self, user: str | None) -> User | None:
+        return None if user is None else self.services.users.get(user)
+
     # --- serving ------------------------------------------------------------
     def serve(
         self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, **limits: Any

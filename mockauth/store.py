@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["AccessRecord", "AuthorizationCode", "RefreshRecord", "Session", "Store"]
+__all__ = [
+    "AccessRecord",
+    "AuthorizationCode",
+    "DeviceAuthorization",
+    "RefreshRecord",
+    "Session",
+    "Store",
+]
 
 #: The most entries one table keeps (DESIGN: "stores are bounded").
 MAX_ENTRIES = 100_000
@@ -85,6 +92,29 @@ class Session:
     sub: str
     auth_time: int
     expires_at: float
+
+
+@dataclass
+class DeviceAuthorization:
+    """A device authorization request (RFC 8628 §3.2) and where it stands.
+
+    ``status`` is ``pending`` until the user approves (``approved``, with ``sub``)
+    or denies (``denied``); ``used`` once tokens were issued for it. ``interval``
+    grows by 5 s at each ``slow_down`` (§3.5); ``last_poll`` is on the provider clock.
+    """
+
+    device_code: str
+    user_code: str  # normalised: the 8 characters, upper case, no separator
+    client_id: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    expires_at: float
+    interval: int
+    status: str = "pending"
+    sub: str | None = None
+    auth_time: int | None = None
+    last_poll: float | None = None
+    polls: int = 0
 
 
 V = TypeVar("V")
@@ -160,12 +190,16 @@ class Store:
         self.revoked_grants: _Table[float] = _Table(lambda t: t)
         #: JWT ids already seen (client assertions, DPoP proofs), until they expire.
         self.seen_jti: _Table[float] = _Table(lambda t: t)
+        #: Device authorizations by device code, and their device codes by user code.
+        self.devices: _Table[DeviceAuthorization] = _Table(lambda d: d.expires_at)
+        self.user_codes: _Table[tuple[str, float]] = _Table(lambda u: u[1])
 
     def clear(self) -> None:
         """Forget every code, token, session and revocation (an admin reset)."""
         with self.lock:
             for table in (self.codes, self.used_codes, self.refresh, self.access, self.opaque,
-                          self.sessions, self.revoked_grants, self.seen_jti):  # fmt: skip
+                          self.sessions, self.revoked_grants, self.seen_jti, self.devices,
+                          self.user_codes):  # fmt: skip
                 table.clear()
 
     # codes -----------------------------------------------------------------
@@ -274,3 +308,15 @@ class Store:
     def end_session(self, sid: str) -> Session | None:
         with self.lock:
             return self.sessions.items.pop(sid, None)
+
+    # device authorizations (RFC 8628) ------------------------------------------
+    def put_device(self, device: DeviceAuthorization, now: float) -> None:
+        with self.lock:
+            self.devices.put(device.device_code, device, now)
+            self.user_codes.put(device.user_code, (device.device_code, device.expires_at), now)
+
+    def device_by_user_code(self, user_code: str) -> DeviceAuthorization | None:
+        """The device authorization a user code (normalised) names, if it is still kept."""
+        with self.lock:
+            found = self.user_codes.items.get(user_code)
+            return self.devices.items.get(found[0]) if found else None

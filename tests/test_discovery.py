@@ -211,6 +211,11 @@ def test_every_advertised_grant_type_works(
         elif grant == "password":
             data = {"grant_type": grant, "username": "alice", "password": "alice-pw"}
             works[grant] = http.post(token_url, data=data, auth=web_auth).status_code == 200
+        elif grant == "urn:ietf:params:oauth:grant-type:device_code":
+            started = http.post(metadata["device_authorization_endpoint"], auth=web_auth).json()
+            provider.approve_device(started["user_code"])
+            data = {"grant_type": grant, "device_code": started["device_code"]}
+            works[grant] = http.post(token_url, data=data, auth=web_auth).status_code == 200
         else:
             works[grant] = False  # advertised but untested: extend this test
     assert works

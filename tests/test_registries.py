@@ -323,17 +323,19 @@ def test_the_live_server_serves_a_registered_endpoint(team: Provider) -> None:
 def test_the_built_ins_are_listed_in_discovery_order() -> None:
     assert ENDPOINTS.names() == (
         "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke",
-        "end_session",
+        "end_session", "device_authorization", "device_verification",
     )  # fmt: skip
     assert GRANTS.names() == (
         "authorization_code",
         "refresh_token",
         "client_credentials",
         "password",
+        "urn:ietf:params:oauth:grant-type:device_code",
     )
     assert AUTH_METHODS.names() == ("client_secret_basic", "client_secret_post", "none")
     keys = [k for k in Provider().metadata() if k.endswith(("_endpoint", "_uri"))]
     assert keys == [
         "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
         "introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
+        "device_authorization_endpoint",
     ]  # fmt: skip

@@ -127,6 +127,8 @@ def test_each_endpoint_declares_its_style() -> None:
         "introspect": ErrorStyle.BASIC,
         "revoke": ErrorStyle.BASIC,
         "end_session": ErrorStyle.PAGE,
+        "device_authorization": ErrorStyle.BASIC,
+        "device_verification": ErrorStyle.PAGE,
     }
 
 

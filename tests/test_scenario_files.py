@@ -281,7 +281,7 @@ def test_clock_skew_fails_an_application_without_leeway() -> None:
 
 def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> httpx.Response:
     url = provider.endpoint(endpoint)
-    if endpoint in ("token", "introspect", "revoke"):
+    if endpoint in ("token", "introspect", "revoke", "device_authorization"):
         return http.post(url, data={"token": "x", "grant_type": "client_credentials"})
     return http.get(url)
 

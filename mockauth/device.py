@@ -19,13 +19,28 @@ if TYPE_CHECKING:
     from .services import Services
     from .users import User
 
-__all__ = ["GRANT_TYPE", "USER_CODE_ALPHABET", "decide", "format_user_code", "normalise", "start"]
+__all__ = [
+    "GRANT_TYPE",
+    "USER_CODE_ALPHABET",
+    "UnknownDeviceError",
+    "decide",
+    "format_user_code",
+    "normalise",
+    "start",
+]
 
 #: The grant type of polling requests (RFC 8628 §3.4).
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 #: Base-20 consonants: no vowels (no words), nothing that reads as a digit (RFC 8628 §6.1).
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 _USER_CODE_LENGTH = 8
+
+
+class UnknownDeviceError(MockauthError, KeyError):
+    """No device authorization has that user code (or it is long forgotten)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown user code"
 
 
 def normalise(user_code: str) -> str:
@@ -72,7 +87,7 @@ def decide(s: Services, user_code: str, user: User | None, *, approve: bool) -> 
     """
     device = s.store.device_by_user_code(normalise(user_code))
     if device is None:
-        raise MockauthError(f"no device authorization has the user code {user_code!r}")
+        raise UnknownDeviceError(f"no device authorization has the user code {user_code!r}")
     if s.clock.now() >= device.expires_at:
         raise MockauthError(f"the device authorization {user_code!r} has expired")
     if device.status != "pending":

@@ -959,7 +959,8 @@ def test_every_described_operation_exists(server: LiveServer, token: str) -> Non
     with httpx.Client(headers={TOKEN_HEADER: token}) as client:
         for path, ops in doc["paths"].items():
             concrete = path.format(issuer_id="default", client_id="nobody", user="nobody",
-                                   rule_id="999999", kid="nobody")  # fmt: skip
+                                   rule_id="999999", kid="nobody",
+                                   user_code="BBBB-BBBB")  # fmt: skip
             for method in ops:
                 response = client.request(method.upper(), server.admin_url + concrete, json={})
                 assert response.status_code != 405, (method, path)
@@ -1095,6 +1096,13 @@ def test_every_route_answers_as_described(
     call("POST", f"{D}/tokens/id", {"subject": "alice", "access_token": access["access_token"]},
          template=f"{t}/tokens/id")  # fmt: skip
     call("POST", f"{D}/tokens/revoke", {"user": "alice"}, template=f"{t}/tokens/revoke")
+    web = provider.client("web")
+    for action in ("approve", "deny"):
+        started = http.post(
+            provider.endpoint("device_authorization"), auth=(web.client_id, web.client_secret or "")
+        ).json()
+        call("POST", f"{D}/devices/{started['user_code']}/{action}", {},
+             template=f"{t}/devices/{{user_code}}/{action}")  # fmt: skip
     call("GET", f"{D}/calls", template=f"{t}/calls", params={"endpoint": "token"})
     call("DELETE", f"{D}/calls", template=f"{t}/calls")
     call("POST", f"{D}/reset", {}, template=f"{t}/reset")
@@ -1319,3 +1327,54 @@ def test_a_literal_template_wins_over_a_parameter_one(admin: AdminClient) -> Non
         assert data["error"] == "method_not_allowed"
         assert data["message"] == "use POST"
     admin.error("DELETE", "/issuers/default/keys/nope", status=404)  # {kid} still serves others
+
+
+# --- device authorizations (RFC 8628) -------------------------------------------------------
+
+
+def _device(server: LiveServer, provider: Provider) -> dict[str, Any]:
+    web = provider.client("web")
+    r = httpx.post(
+        provider.endpoint("device_authorization"), auth=(web.client_id, web.client_secret or "")
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _poll(provider: Provider, device_code: str) -> httpx.Response:
+    web = provider.client("web")
+    return httpx.post(
+        provider.endpoint("token"),
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": device_code,
+        },
+        auth=(web.client_id, web.client_secret or ""),
+    )
+
+
+def test_approve_and_deny_a_device_over_the_admin_api(
+    admin: AdminClient, server: LiveServer, provider: Provider
+) -> None:
+    started = _device(server, provider)
+    code = started["user_code"].lower()  # as a person might type it
+    admin.ok("POST", f"/issuers/default/devices/{code}/approve", {"user": "bob"}, status=204)
+    tokens = _poll(provider, started["device_code"]).json()
+    assert provider.tokens.decode(tokens["access_token"])["sub"] == provider.user("bob").sub
+    data = admin.error("POST", f"/issuers/default/devices/{code}/approve", {}, status=409)
+    assert data["key"] == "user_code"
+    denied = _device(server, provider)
+    admin.ok("POST", f"/issuers/default/devices/{denied['user_code']}/deny", {}, status=204)
+    assert _poll(provider, denied["device_code"]).json()["error"] == "access_denied"
+
+
+def test_unknown_devices_and_users_are_404(
+    admin: AdminClient, server: LiveServer, provider: Provider
+) -> None:
+    data = admin.error("POST", "/issuers/default/devices/BBBB-BBBB/approve", {}, status=404)
+    assert data["key"] == "user_code"
+    started = _device(server, provider)
+    path = f"/issuers/default/devices/{started['user_code']}/approve"
+    assert admin.error("POST", path, {"user": "nobody"}, status=404)["key"] == "user"
+    assert admin.error("POST", path, {"usr": "bob"}, status=400)["key"] == "usr"
+    admin.error("POST", f"/issuers/default/devices/{started['user_code']}/deny", {"x": 1})

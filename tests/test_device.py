@@ -178,3 +178,20 @@ def test_the_device_code_is_redacted_in_the_journal(provider: Provider, http: ht
     call = provider.calls.filter("token")[-1]
     assert call.params["device_code"] == "[redacted]"
     assert body["device_code"] not in repr(call)
+
+
+@pytest.mark.parametrize("key", ["device_interval", "device_code_ttl"])
+def test_a_zero_interval_or_lifetime_is_a_config_error(key: str) -> None:
+    from mockauth.config import ProviderConfig
+    from mockauth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"tokens.{key}: must be a positive"):
+        ProviderConfig.from_mapping({"tokens": {key: 0}})
+
+
+def test_the_interval_and_lifetime_come_from_the_config() -> None:
+    p = Provider(tokens={"device_interval": 1, "device_code_ttl": 30})
+    p.add_client(client_id="cli", public=True, grant_types=[GRANT_TYPE])
+    with p.httpx_client() as http:
+        body = http.post(p.endpoint("device_authorization"), data={"client_id": "cli"}).json()
+    assert (body["interval"], body["expires_in"]) == (1, 30)

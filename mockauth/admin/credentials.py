@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MockauthError, UnknownUserError
 from ..http import Response
-from .errors import bad, not_found
+from .errors import bad, conflict, not_found
 from .inputs import (
     Check,
     _alg,
@@ -100,6 +100,33 @@ def _mint(ctx: Context, checks: dict[str, Check], mint: Callable[..., str]) -> s
         return mint(subject, **args)
     except MockauthError as exc:
         raise bad(None, str(exc)) from None
+
+
+def _decide_device(ctx: Context, *, approve: bool) -> Response:
+    from ..device import UnknownDeviceError
+
+    body = _fields(ctx.body(), {"user": _nonempty} if approve else {})
+    user_code = ctx.params["user_code"]
+    try:
+        if approve:
+            ctx.provider.approve_device(user_code, user=body.get("user"))
+        else:
+            ctx.provider.deny_device(user_code)
+    except UnknownDeviceError as exc:
+        raise not_found(str(exc), "user_code") from None
+    except UnknownUserError as exc:
+        raise not_found(str(exc), "user") from None
+    except MockauthError as exc:  # expired, or decided already
+        raise conflict(str(exc), "user_code") from None
+    return Response(status=204)
+
+
+def _approve_device(ctx: Context) -> Response:
+    return _decide_device(ctx, approve=True)
+
+
+def _deny_device(ctx: Context) -> Response:
+    return _decide_device(ctx, approve=False)
 
 
 def _revoke_tokens(ctx: Context) -> Response:

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Any
 from ..config import SIGNING_ALGS
 from ..http import Response
 from .access import ADMIN_PREFIX
-from .credentials import _access_token, _id_token, _keys, _retire_key, _revoke_tokens, _rotate_keys
+from .credentials import (
+    _access_token,
+    _approve_device,
+    _deny_device,
+    _id_token,
+    _keys,
+    _retire_key,
+    _revoke_tokens,
+    _rotate_keys,
+)
 from .handlers import (
     _CALL_FILTERS,
     _add_client,
@@ -188,6 +197,15 @@ ROUTES: tuple[Route, ...] = (
               "access_token": {"type": "string", "pattern": "^[!-~]+$"},
               "expires_in": _SECONDS, "claims": {"type": "object"}}),
           response=_object_schema({"id_token": {"type": "string"}}, ("id_token",))),
+    Route("POST", f"{_I}/devices/{{user_code}}/approve", _approve_device,
+          "Approve a device authorization request (RFC 8628)", "devices",
+          body=_fields_body({"user": _NONEMPTY}),
+          description="As `user` (a sub, username or email), else the default user; the "
+          "client's next poll gets its tokens. The user code as the device shows it (case "
+          "and dashes do not matter). 404 for an unknown code, 409 once expired or decided."),
+    Route("POST", f"{_I}/devices/{{user_code}}/deny", _deny_device,
+          "Deny a device authorization request (RFC 8628)", "devices", body=_EMPTY,
+          description="The client's next poll gets `access_denied`."),
     Route("POST", f"{_I}/tokens/revoke", _revoke_tokens,
           "Revoke every token of a user and/or a client", "tokens",
           body={**_fields_body({"user": _NONEMPTY, "client": _NONEMPTY}),

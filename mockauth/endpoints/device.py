@@ -51,7 +51,7 @@ def device_authorization(s: Services, request: Request) -> Response:
             "user_code": shown,
             "verification_uri": verification_uri,
             "verification_uri_complete": f"{verification_uri}?user_code={shown}",
-            "expires_in": int(device.expires_at - s.clock.now()),
+            "expires_in": round(device.expires_at - s.clock.now()),
             "interval": device.interval,
         }
     )

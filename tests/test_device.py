@@ -195,3 +195,59 @@ def test_the_interval_and_lifetime_come_from_the_config() -> None:
     with p.httpx_client() as http:
         body = http.post(p.endpoint("device_authorization"), data={"client_id": "cli"}).json()
     assert (body["interval"], body["expires_in"]) == (1, 30)
+
+
+def test_a_scenario_pending_twice_then_approved(provider: Provider, http: httpx.Client) -> None:
+    from mockauth.scenarios.files import Scenario
+
+    Scenario.from_mapping(
+        {
+            "rules": [
+                {
+                    "endpoint": "token",
+                    "grant_type": GRANT_TYPE,
+                    "sequence": [
+                        "authorization_pending",
+                        "slow_down",
+                        {"approve_device": "bob"},
+                    ],
+                }
+            ]
+        }
+    ).apply(provider)
+    code = _start(http, provider)["device_code"]
+    answers = []
+    for _ in range(3):
+        answers.append(_poll(http, provider, code))
+        provider.clock.advance(10)
+    assert [a.json().get("error") for a in answers[:2]] == ["authorization_pending", "slow_down"]
+    assert answers[2].status_code == 200, answers[2].text
+    sub = provider.tokens.decode(answers[2].json()["access_token"])["sub"]
+    assert sub == provider.user("bob").sub
+    provider.check_rules()  # the strict sequence was used up
+
+
+def test_a_scenario_denies_the_device(provider: Provider, http: httpx.Client) -> None:
+    from mockauth.scenarios.files import Scenario
+
+    rule = {"endpoint": "token", "grant_type": GRANT_TYPE, "deny_device": True, "times": 1}
+    Scenario.from_mapping({"rules": [rule]}).apply(provider)
+    code = _start(http, provider)["device_code"]
+    assert _poll(http, provider, code).json()["error"] == "access_denied"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"endpoint": "userinfo", "approve_device": True}, "at the token endpoint"),
+        ({"endpoint": "token", "approve_device": 3}, "true or a user"),
+        ({"endpoint": "token", "approve_device": True, "deny_device": True}, "deny_device"),
+        ({"endpoint": "token", "deny_device": False}, "deny_device"),
+    ],
+)
+def test_bad_device_rules_are_clear_errors(rule: dict[str, Any], message: str) -> None:
+    from mockauth.errors import ConfigError
+    from mockauth.scenarios.files import Scenario
+
+    with pytest.raises(ConfigError, match=message):
+        Scenario.from_mapping({"rules": [rule]})

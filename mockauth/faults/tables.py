@@ -9,7 +9,7 @@ from typing import Any
 
 from .._check import join, unknown_key
 from ..errors import ConfigError
-from . import documents, tokens
+from . import device, documents, tokens
 from .base import Fault, Real, buildable_faults
 from .http import HttpFault
 from .oauth import OAuthErrorFault
@@ -17,7 +17,8 @@ from .oauth import OAuthErrorFault
 #: The built-in fault kinds: importing them registers them (this module is where
 #: plain data becomes a fault, so it is where they are loaded: on first use).
 BUILTIN_KINDS = (HttpFault, OAuthErrorFault, documents.JsonPatch, documents.RotateKeys,
-                 documents.StripKids, tokens.TokenFault)  # fmt: skip
+                 documents.StripKids, tokens.TokenFault, device.ApproveDevice,
+                 device.DenyDevice)  # fmt: skip
 
 __all__ = [
     "BUILTIN_KINDS",

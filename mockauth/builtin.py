@@ -13,7 +13,7 @@ from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, 
 from .endpoints import end_session, device
 from .grants import authorization_code, refresh_token, client_credentials, password
 from .grants import device_code
-from .clientauth import secret
+from .clientauth import secret, assertion
 
 # isort: on
 
@@ -23,4 +23,4 @@ ENDPOINT_MODULES = (
     discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session, device,
 )  # fmt: skip
 GRANT_MODULES = (authorization_code, refresh_token, client_credentials, password, device_code)
-_ = secret
+_ = (secret, assertion)

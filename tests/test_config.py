@@ -149,9 +149,9 @@ def test_config_objects_are_frozen_and_keyword_only() -> None:
             "'implicit'",
         ),
         (
-            {"clients": [{"token_endpoint_auth_method": "private_key_jwt"}]},
+            {"clients": [{"token_endpoint_auth_method": "tls_client_auth"}]},
             "clients[0].token_endpoint_auth_method",
-            "'private_key_jwt'",
+            "'tls_client_auth'",
         ),
     ],
 )

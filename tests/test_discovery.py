@@ -232,6 +232,50 @@ def _auth_kwargs(method: str, client: Client) -> dict[str, Any]:
     raise AssertionError(f"advertised auth method {method!r} is not covered by this test")
 
 
+JWT_METHODS = {"private_key_jwt": "ES256", "client_secret_jwt": "HS256"}
+
+
+def _assertion_works(
+    http: httpx.Client, provider: Provider, metadata: dict[str, Any], method: str, endpoint: str
+) -> None:
+    """An assertion-authenticated client (RFC 7523 §2.2) at ``endpoint``."""
+    import json
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from mockauth.clientauth.assertion import ASSERTION_TYPE
+
+    secret = "assertion-secret-0123456789-abcdefghijklmnop"
+    key: Any = secret
+    fields: dict[str, Any] = {"client_secret": secret}
+    if method == "private_key_jwt":
+        key = ec.generate_private_key(ec.SECP256R1())
+        fields = {
+            "jwks": {"keys": [json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))]}
+        }
+    client_id = f"by-{method}-{endpoint}"
+    provider.add_client(
+        client_id=client_id, token_endpoint_auth_method=method,
+        grant_types=["client_credentials"], **fields,
+    )  # fmt: skip
+    url = metadata[f"{endpoint}_endpoint"]
+    now = time.time()
+    claims = {"iss": client_id, "sub": client_id, "aud": url, "iat": now, "exp": now + 60,
+              "jti": f"{method}-{endpoint}-{now}"}  # fmt: skip
+    data = {"client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": jwt.encode(claims, key, algorithm=JWT_METHODS[method])}  # fmt: skip
+    if endpoint == "token":
+        data["grant_type"] = "client_credentials"
+    else:
+        data["token"] = provider.issue_token("alice", client_id=client_id)
+    r = http.post(url, data=data)
+    assert r.status_code == 200, (endpoint, method, r.text)
+    if endpoint == "introspection":
+        assert r.json()["active"] is True, method
+
+
 @pytest.mark.parametrize("endpoint", ["token", "introspection", "revocation"])
 def test_every_advertised_auth_method_works(
     http: httpx.Client,
@@ -244,6 +288,9 @@ def test_every_advertised_auth_method_works(
     methods = metadata[f"{endpoint}_endpoint_auth_methods_supported"]
     assert methods
     for method in methods:
+        if method in JWT_METHODS:
+            _assertion_works(http, provider, metadata, method, endpoint)
+            continue
         client = spa if method == "none" else web
         kwargs = _auth_kwargs(method, client)
         tokens = code_flow(http, provider, client)

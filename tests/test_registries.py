@@ -160,7 +160,7 @@ def test_they_appear_in_the_metadata(team: Provider) -> None:
     assert MAGIC in doc["grant_types_supported"]
     for key in ("token", "introspection", "revocation"):
         assert "team_key" in doc[f"{key}_endpoint_auth_methods_supported"]
-        assert doc[f"{key}_endpoint_auth_signing_alg_values_supported"] == ["ES256"]
+        assert "ES256" in doc[f"{key}_endpoint_auth_signing_alg_values_supported"]
     assert doc["ping_endpoint"] == team.issuer + "/ping"
     assert team.endpoint("ping") == team.issuer + "/ping"
 
@@ -169,7 +169,13 @@ def test_none_of_them_is_there_without_registration() -> None:
     doc = Provider().metadata()
     assert MAGIC not in doc["grant_types_supported"]
     assert "team_key" not in doc["token_endpoint_auth_methods_supported"]
-    assert "token_endpoint_auth_signing_alg_values_supported" not in doc
+    # only the built-in JWT methods' algorithms (private_key_jwt, client_secret_jwt)
+    from mockauth.jose import ASYMMETRIC_ALGS, SYMMETRIC_ALGS
+
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == [
+        *ASYMMETRIC_ALGS,
+        *SYMMETRIC_ALGS,
+    ]
     assert "ping_endpoint" not in doc
     with pytest.raises(ConfigError, match="did you mean 'client_credentials'"):
         ClientConfig(grant_types=["client_credential"])
@@ -332,7 +338,9 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
         "password",
         "urn:ietf:params:oauth:grant-type:device_code",
     )
-    assert AUTH_METHODS.names() == ("client_secret_basic", "client_secret_post", "none")
+    assert AUTH_METHODS.names() == (
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt",
+    )  # fmt: skip
     keys = [k for k in Provider().metadata() if k.endswith(("_endpoint", "_uri"))]
     assert keys == [
         "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",

@@ -1,0 +1,189 @@
+"""Client authentication by a signed JWT: private_key_jwt and client_secret_jwt
+(RFC 7523 §2.2 and §3, OIDC Core §9), with requests-oauth2client over loopback and
+hand-made assertions for every check."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import requests_oauth2client as roc
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from mockauth import LiveServer, Provider
+from mockauth.clientauth.assertion import ASSERTION_TYPE
+
+SECRET = "jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+KEY = ec.generate_private_key(ec.SECP256R1())
+PUBLIC_JWK = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key())), "kid": "k1"}
+PRIVATE_JWK = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY)), "kid": "k1", "alg": "ES256"}
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    p = Provider()
+    p.add_client(
+        client_id="signer",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [PUBLIC_JWK]},
+        grant_types=["client_credentials"],
+    )
+    p.add_client(
+        client_id="hmac",
+        client_secret=SECRET,
+        token_endpoint_auth_method="client_secret_jwt",
+        grant_types=["client_credentials"],
+    )
+    with LiveServer([p]):
+        yield p
+
+
+def test_metadata_lists_the_methods_and_algorithms(provider: Provider) -> None:
+    doc = httpx.get(provider.endpoint("discovery")).json()
+    assert {"private_key_jwt", "client_secret_jwt"} <= set(
+        doc["token_endpoint_auth_methods_supported"]
+    )
+    algs = doc["token_endpoint_auth_signing_alg_values_supported"]
+    assert "ES256" in algs
+    assert "HS256" in algs
+    assert "none" not in algs
+
+
+def test_requests_oauth2client_private_key_jwt(provider: Provider) -> None:
+    auth = roc.PrivateKeyJwt("signer", PRIVATE_JWK)
+    client = roc.OAuth2Client(provider.endpoint("token"), auth=auth, testing=True)
+    token = client.client_credentials(scope="read")
+    assert provider.tokens.decode(str(token.access_token))["client_id"] == "signer"
+
+
+def test_requests_oauth2client_client_secret_jwt(provider: Provider) -> None:
+    auth = roc.ClientSecretJwt("hmac", SECRET)
+    client = roc.OAuth2Client(provider.endpoint("token"), auth=auth, testing=True)
+    assert client.client_credentials().access_token
+
+
+def _assertion(provider: Provider, key: Any = KEY, alg: str = "ES256", **changes: Any) -> str:
+    now = time.time()
+    claims = {
+        "iss": "signer", "sub": "signer", "aud": provider.endpoint("token"),
+        "iat": now, "exp": now + 60, "jti": str(uuid.uuid4()),
+    }  # fmt: skip
+    headers = changes.pop("headers", {"kid": "k1"})
+    claims.update(changes)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm=alg, headers=headers)
+
+
+def _token(provider: Provider, assertion: str, **extra: str) -> httpx.Response:
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+        **extra,
+    }
+    return httpx.post(provider.endpoint("token"), data=data)
+
+
+@pytest.mark.parametrize("aud", ["issuer", "issuer/", "token", ["token", "https://elsewhere.test"]])
+def test_every_audience_real_clients_send(provider: Provider, aud: Any) -> None:
+    names = {
+        "issuer": provider.issuer,
+        "issuer/": provider.issuer + "/",
+        "token": provider.endpoint("token"),
+    }
+    value = [names.get(a, a) for a in aud] if isinstance(aud, list) else names[aud]
+    assert _token(provider, _assertion(provider, aud=value)).status_code == 200
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "client-authentication+jwt"])
+def test_the_typ_values_real_clients_send(provider: Provider, typ: str | None) -> None:
+    headers = {"kid": "k1", **({"typ": typ} if typ else {})}
+    assert _token(provider, _assertion(provider, headers=headers)).status_code == 200
+
+
+def test_the_same_assertion_twice_is_accepted(provider: Provider) -> None:
+    """MSAL reuses one assertion for minutes: a repeated jti is not refused."""
+    assertion = _assertion(provider)
+    assert _token(provider, assertion).status_code == 200
+    assert _token(provider, assertion).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"aud": "https://elsewhere.test/token"}, "invalid"),
+        ({"iss": "other"}, "iss and sub"),
+        ({"sub": None}, "iss and sub"),
+        ({"exp": time.time() - 10}, "expired"),
+        ({"exp": None}, "exp"),
+        ({"exp": time.time() + 7200}, "3600 s at most"),
+        ({"headers": {"kid": "k1", "typ": "at+jwt"}}, "typ"),
+        ({"headers": {"kid": "nope"}}, "no key of the client has kid"),
+    ],
+)
+def test_a_bad_assertion_is_invalid_client_naming_the_check(
+    provider: Provider, changes: dict[str, Any], message: str
+) -> None:
+    answer = _token(provider, _assertion(provider, **changes))
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"
+    assert message in answer.json()["error_description"]
+
+
+def test_alg_none_and_the_wrong_kind_of_algorithm_are_refused(provider: Provider) -> None:
+    unsigned = jwt.encode(
+        {"iss": "signer", "sub": "signer", "aud": provider.issuer, "exp": time.time() + 60},
+        None, algorithm="none",
+    )  # fmt: skip
+    assert _token(provider, unsigned).json()["error"] == "invalid_client"
+    # an HMAC assertion for the private_key_jwt client: client_secret_jwt is not its method
+    hmac = _assertion(provider, key=SECRET, alg="HS256", headers={})
+    answer = _token(provider, hmac)
+    assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+
+
+def test_a_wrong_assertion_type_or_a_missing_assertion(provider: Provider) -> None:
+    answer = httpx.post(
+        provider.endpoint("token"),
+        data={"grant_type": "client_credentials", "client_assertion_type": "x",
+              "client_assertion": _assertion(provider)},
+    )  # fmt: skip
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    answer = httpx.post(
+        provider.endpoint("token"),
+        data={"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE},
+    )
+    assert answer.json()["error"] in ("invalid_request", "invalid_client")
+
+
+def test_a_secret_client_cannot_use_an_assertion_it_is_not_registered_for(
+    provider: Provider,
+) -> None:
+    provider.add_client(client_id="plain", client_secret=SECRET, grant_types=["client_credentials"])
+    assertion = _assertion(provider, key=SECRET, alg="HS256", headers={}, iss="plain", sub="plain")
+    answer = _token(provider, assertion)
+    assert answer.status_code == 401
+    assert "registered for client_secret_basic" in answer.json()["error_description"]
+
+
+def test_assertions_work_at_introspection_too(provider: Provider) -> None:
+    token = provider.issue_token("alice", client_id="signer")
+    assertion = _assertion(provider, aud=provider.endpoint("introspect"))
+    data = {"token": token, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    answer = httpx.post(provider.endpoint("introspect"), data=data)
+    assert answer.status_code == 200
+    assert answer.json()["active"] is True
+
+
+def test_the_assertion_is_redacted_in_the_journal(provider: Provider) -> None:
+    assertion = _assertion(provider)
+    _token(provider, assertion)
+    call = provider.calls.filter("token")[-1]
+    assert call.params["client_assertion"] == "[redacted]"
+    assert assertion not in repr(call)

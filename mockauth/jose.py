@@ -135,9 +135,9 @@ def check_times(
 
 
 def client_key_resolver(client: Client, error: type[OAuthError] = InvalidToken) -> KeyResolver:
-    """Keys of ``client``: its registered ``jwks`` (RFC 7591 §2) by ``kid`` (the
-    only key when there is one and no ``kid``), or its secret for HS* (RFC 7523 §3,
-    ``client_secret_jwt``).
+    """Keys of ``client``: its registered ``jwks`` (RFC 7591 §2) by ``kid``, by
+    ``x5t#S256`` or ``x5t`` when there is no ``kid``, else the only key; or its
+    secret for HS* (RFC 7523 §3, ``client_secret_jwt``).
     """
 
     def resolve(header: Mapping[str, Any], token: str) -> Any:
@@ -153,6 +153,13 @@ def client_key_resolver(client: Client, error: type[OAuthError] = InvalidToken) 
             raise error("the client has registered no jwks to verify the token with")
         kid = header.get("kid")
         chosen = [k for k in keys if kid is not None and k.get("kid") == kid]
+        # A certificate thumbprint names the key instead (RFC 7515 §4.1.7-8; MSAL sends x5t).
+        thumbprints = [(n, header[n]) for n in ("x5t#S256", "x5t") if header.get(n)]
+        if not chosen and kid is None and thumbprints:
+            chosen = [k for k in keys for n, v in thumbprints if k.get(n) == v][:1]
+            if not chosen:
+                shown = ", ".join(f"{n} {str(v)[:40]!r}" for n, v in thumbprints)
+                raise error(f"no key of the client has {shown}")
         if not chosen and kid is None and len(keys) == 1:
             chosen = keys
         if not chosen:

@@ -187,3 +187,23 @@ def test_the_assertion_is_redacted_in_the_journal(provider: Provider) -> None:
     call = provider.calls.filter("token")[-1]
     assert call.params["client_assertion"] == "[redacted]"
     assert assertion not in repr(call)
+
+
+@pytest.mark.parametrize("member", ["x5t", "x5t#S256"])
+def test_a_key_named_by_its_certificate_thumbprint(provider: Provider, member: str) -> None:
+    """MSAL names the key by x5t: the registered JWK carries the same thumbprint."""
+    other = ec.generate_private_key(ec.SECP256R1())
+    other_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(other.public_key()))
+    provider.add_client(
+        client_id="cert",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [{**PUBLIC_JWK, member: "thumb-1"}, {**other_jwk, member: "thumb-2"}]},
+        grant_types=["client_credentials"],
+    )
+    signed = _assertion(provider, key=other, headers={member: "thumb-2"}, iss="cert", sub="cert")
+    assert _token(provider, signed).status_code == 200
+    wrong = _assertion(provider, key=other, headers={member: "thumb-1"}, iss="cert", sub="cert")
+    assert _token(provider, wrong).json()["error"] == "invalid_client"  # thumb-1 is another key
+    unknown = _assertion(provider, key=other, headers={member: "nope"}, iss="cert", sub="cert")
+    answer = _token(provider, unknown).json()
+    assert f"no key of the client has {member}" in answer["error_description"]

@@ -365,14 +365,13 @@ def _load_wrk(
         ).stdout  # fmt: skip
     finally:
         os.unlink(script.name)
-    done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    answered = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    failed = int(bad[1]) if bad else 0
+    refused = int(bad[1]) if bad else 0
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+)", out)
-    if socket_errors:
-        failed += sum(int(n) for n in socket_errors.groups())
+    lost = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE)
-    return done - (int(bad[1]) if bad else 0), failed, _unit_ms(p99[1]) if p99 else 0.0
+    return answered - refused, refused + lost, _unit_ms(p99[1]) if p99 else 0.0
 
 
 def _load_python(

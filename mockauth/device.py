@@ -24,6 +24,7 @@ __all__ = [
     "USER_CODE_ALPHABET",
     "UnknownDeviceError",
     "decide",
+    "decide_record",
     "format_user_code",
     "normalise",
     "start",
@@ -88,6 +89,15 @@ def decide(s: Services, user_code: str, user: User | None, *, approve: bool) -> 
     device = s.store.device_by_user_code(normalise(user_code))
     if device is None:
         raise UnknownDeviceError(f"no device authorization has the user code {user_code!r}")
+    decide_record(s, device, user, approve=approve)
+    return device
+
+
+def decide_record(
+    s: Services, device: DeviceAuthorization, user: User | None, *, approve: bool
+) -> None:
+    """:func:`decide` for a device authorization already in hand."""
+    user_code = format_user_code(device.user_code)
     if s.clock.now() >= device.expires_at:
         raise MockauthError(f"the device authorization {user_code!r} has expired")
     if device.status != "pending":
@@ -102,4 +112,3 @@ def decide(s: Services, user_code: str, user: User | None, *, approve: bool) -> 
             device.status = "approved"
         else:
             device.status = "denied"
-    return device

@@ -380,3 +380,13 @@ def test_a_header_no_http_message_may_carry_is_a_500_not_a_split_response() -> N
         assert httpx.get(server.url + "/default/jwks").status_code == 200
     finally:
         server.stop()
+
+
+def test_connection_close_among_other_tokens_ends_the_connection() -> None:
+    with LiveServer([Provider()]) as server, _connect(server) as sock:
+        sock.sendall(
+            b"GET /default/jwks HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, Close\r\n\r\n"
+        )
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b"Connection: close" in answer

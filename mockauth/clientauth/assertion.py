@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from ..endpoints import endpoints
 from ..errors import InvalidClient, InvalidRequest
 from ..jose import ASYMMETRIC_ALGS, SYMMETRIC_ALGS, header_of, unverified_claims, verify_client_jwt
-from ..registry import ENDPOINTS
 from . import ClientAuthMethod, check_method, register_method
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class _JwtAssertion(ClientAuthMethod):
         # The issuer, or any endpoint of it that authenticates clients (the token
         # endpoint, as RFC 7523 §3 and OIDC Core §9 say, and the one being called).
         audience = [issuer, issuer + "/"] + [
-            s.url_for(ep.name) for ep in ENDPOINTS if getattr(ep, "client_auth", "none") != "none"
+            s.url_for(ep.name) for ep in endpoints() if ep.client_auth != "none"
         ]
         claims = verify_client_jwt(
             assertion,

@@ -49,7 +49,7 @@ class ApproveDevice(Fault):
             raise ConfigError(key, f"decides a device at the token endpoint, not {endpoint}")
 
     def respond(self, ctx: FaultContext) -> Response:
-        from ..device import decide, format_user_code
+        from ..device import decide_record
 
         s = ctx.services
         device = s.store.devices.items.get(ctx.params.get("device_code", ""))
@@ -57,7 +57,7 @@ class ApproveDevice(Fault):
             user = s.users.get(self.user) if self.user else None
             # Expired meanwhile: the real answer says so.
             with contextlib.suppress(MockauthError):
-                decide(s, format_user_code(device.user_code), user, approve=self.approve)
+                decide_record(s, device, user, approve=self.approve)
         return ctx.real()
 
     def describe(self) -> str:

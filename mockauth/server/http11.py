@@ -41,7 +41,7 @@ import ssl
 import threading
 import time
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 import h11
@@ -91,6 +91,7 @@ class _Conn:
         "deadline",
         "h11",
         "h11_limit",
+        "keep_alive",
         "request",
         "sock",
         "started",
@@ -106,6 +107,7 @@ class _Conn:
         self.body: list[bytes] = []
         self.body_size = 0
         self.close_after = False
+        self.keep_alive = False  # of the request being answered (from its head)
         self.started = 0.0  # when the request arriving now sent its first byte (0: none)
         self.deadline = 0.0
         self.worker: Worker | None = None
@@ -341,13 +343,13 @@ class Worker:
                 return
             if isinstance(event, h11.Request):
                 conn.request, conn.body, conn.body_size = event, [], 0
-                refused = _framing(event, limits.max_header_bytes)
-                if refused is not None:
-                    self._refuse(conn, *refused)
+                head = _read_head(event, limits.max_header_bytes)
+                if head.refused is not None:
+                    self._refuse(conn, *head.refused)
                     self._close(conn)
                     return
-                length = _content_length(event)
-                if length is not None and length > limits.max_body_bytes:
+                conn.keep_alive = head.keep_alive
+                if head.length is not None and head.length > limits.max_body_bytes:
                     self._answer(conn, generation, too_large(limits.max_body_bytes))
                     return
                 continue
@@ -458,24 +460,13 @@ class Worker:
             lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         if not has_length and not no_body:
             lines.append(b"Content-Length: %d\r\n" % len(body))
-        if not self._keep_alive(conn):
+        if conn.close_after or not conn.keep_alive:
             conn.close_after = True
             lines.append(b"Connection: close\r\n")
         lines.append(b"\r\n")
         if body and not no_body:
             lines.append(body)
         return self._send(conn, b"".join(lines))
-
-    def _keep_alive(self, conn: _Conn) -> bool:
-        """Whether the connection carries another request (RFC 9112 §9.3): HTTP/1.1 and
-        no ``Connection: close`` from either side (HTTP/1.0 keep-alive is not offered)."""
-        event = conn.request
-        if conn.close_after or event is None or event.http_version != b"1.1":
-            return False
-        for name, value in event.headers:
-            if name == b"connection" and b"close" in value.lower().split(b","):
-                return False
-        return True
 
     def _next_request(self, conn: _Conn) -> None:
         """Parse on from what came after the answered request (pipelining), afresh."""
@@ -520,8 +511,7 @@ class Worker:
             f"HTTP/1.1 {status} {h11_reason(status).decode()}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
-        if conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE, h11.ERROR):
-            self._send(conn, head.encode("latin-1") + body)
+        self._send(conn, head.encode("latin-1") + body)
 
     def stop(self) -> None:
         """Stop the loop and close every connection (the engine is stopping already).
@@ -562,31 +552,40 @@ def h11_reason(status: int) -> bytes:
     return reason
 
 
-def _framing(event: h11.Request, max_header_bytes: int) -> tuple[int, str] | None:
-    """What h11 lets through that a provider refuses: a major version other than 1,
-    both framings at once (RFC 9112 §6.1 allows refusing it), and header fields
-    over the cap when the whole head arrived at once (h11 caps only a head still
-    arriving).
+class _Head(NamedTuple):
+    refused: tuple[int, str] | None
+    length: int | None
+    keep_alive: bool
+
+
+def _read_head(event: h11.Request, max_header_bytes: int) -> _Head:
+    """One pass over a request's head: what h11 lets through that a provider refuses
+    (a major version other than 1; both framings at once, which RFC 9112 §6.1 allows
+    refusing; header fields over the cap when the whole head arrived at once, as h11
+    caps only a head still arriving), its ``Content-Length``, and whether the
+    connection carries another request (RFC 9112 §9.3: HTTP/1.1 without
+    ``Connection: close``; HTTP/1.0 keep-alive is not offered).
     """
     if event.http_version not in (b"1.0", b"1.1"):  # h11 takes any N.N (RFC 9110 §15.6.6)
-        return 505, "this server speaks HTTP/1.0 and HTTP/1.1 only"
-    names = set()
+        return _Head((505, "this server speaks HTTP/1.0 and HTTP/1.1 only"), None, False)
     size = 0
+    length: int | None = None
+    chunked = False
+    keep_alive = event.http_version == b"1.1"
     for name, value in event.headers:
-        names.add(name)
         size += len(name) + len(value) + 4
-    if size > max_header_bytes:
-        return 431, f"the request's headers take more than {max_header_bytes} bytes"
-    if b"transfer-encoding" in names and b"content-length" in names:
-        return 400, "Transfer-Encoding and Content-Length together (RFC 9112 §6.1)"
-    return None
-
-
-def _content_length(event: h11.Request) -> int | None:
-    for name, value in event.headers:
         if name == b"content-length":
-            return int(value)  # h11 has checked it is one plain integer
-    return None
+            length = int(value)  # h11 has checked it is one plain integer
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
+            keep_alive = False
+    refused: tuple[int, str] | None = None
+    if size > max_header_bytes:
+        refused = 431, f"the request's headers take more than {max_header_bytes} bytes"
+    elif chunked and length is not None:
+        refused = 400, "Transfer-Encoding and Content-Length together (RFC 9112 §6.1)"
+    return _Head(refused, length, keep_alive)
 
 
 class Listener:

@@ -80,7 +80,6 @@ class LiveServer:
             idle_timeout=idle_timeout,
             workers=workers,
         )
-        self.max_connections = max_connections
         if (tls_cert is None) != (tls_key is None):
             raise MockauthError("give tls_cert and tls_key together")
         self.tls = tls or tls_cert is not None
@@ -144,6 +143,10 @@ class LiveServer:
         ca = tls.test_ca()
         self.ca_file = ca.ca_file
         return tls.server_context(*ca.leaf(names))
+
+    @property
+    def max_connections(self) -> int:
+        return self.limits.max_connections
 
     def stop(self) -> None:
         """Stop serving and close the socket and every connection; returns at once."""

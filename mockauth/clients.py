@@ -25,6 +25,7 @@ __all__ = ["DESCRIPTIVE", "Client", "ClientRegistry"]
 DESCRIPTIVE = (
     "client_name", "response_types", "client_uri", "logo_uri", "tos_uri", "policy_uri",
     "contacts", "software_id", "software_version", "jwks", "jwks_uri",
+    "token_endpoint_auth_signing_alg",
 )  # fmt: skip
 
 
@@ -65,6 +66,8 @@ class Client:
     software_version: str | None = None
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
+    reject_replayed_assertions: bool | None = None
 
     @property
     def name(self) -> str | None:
@@ -228,6 +231,7 @@ class ClientRegistry:
                 token_endpoint_auth_method=None if cfg.public else cfg.token_endpoint_auth_method,
                 id_token_signed_response_alg=cfg.id_token_signed_response_alg,
                 extra_claims=dict(cfg.extra_claims),
+                reject_replayed_assertions=cfg.reject_replayed_assertions,
                 **{name: getattr(cfg, name) for name in DESCRIPTIVE},
             )
             self._clients[client_id] = client

@@ -127,7 +127,10 @@ class ClientConfig:
     ``scope`` (a space-separated string) bounds the scopes the client may ask
     for, ``None`` meaning any. ``name`` and ``allowed_scopes`` are older
     aliases of ``client_name`` and ``scope``. ``jwks`` / ``jwks_uri`` hold the
-    client's public keys (client assertions, JWT bearer grants).
+    client's public keys (client assertions, JWT bearer grants);
+    ``token_endpoint_auth_signing_alg`` (OIDC Dynamic Registration §2) is the
+    one algorithm its assertions may use; ``reject_replayed_assertions``
+    overrides the provider's setting for this client.
     """
 
     client_id: str | None = None
@@ -153,6 +156,8 @@ class ClientConfig:
     software_version: str | None = None
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
+    reject_replayed_assertions: bool | None = None
     name: str | None = None
     allowed_scopes: tuple[str, ...] | None = None
 
@@ -168,6 +173,7 @@ class ClientConfig:
                 object.__setattr__(self, "public", True)
             elif self.public:
                 raise ConfigError("token_endpoint_auth_method", "a public client uses 'none'")
+        self._check_signing_alg()
         if self.public and self.client_secret:
             raise ConfigError("client_secret", "a public client has no secret")
         for i, grant in enumerate(self.grant_types or ()):
@@ -192,6 +198,24 @@ class ClientConfig:
             _check_jwks(self.jwks)
             if self.jwks_uri is not None:
                 raise ConfigError("jwks_uri", "give jwks or jwks_uri, not both (RFC 7591 §2)")
+
+    def _check_signing_alg(self) -> None:
+        alg = self.token_endpoint_auth_signing_alg
+        if alg is None:
+            return
+        info = AUTH_METHODS.get(self.token_endpoint_auth_method or "")
+        algs = info.signing_algs if info is not None else ()
+        if not algs:
+            jwt_methods = [m.name for m in AUTH_METHODS if m.signing_algs]
+            raise ConfigError(
+                "token_endpoint_auth_signing_alg",
+                f"applies to token_endpoint_auth_method {' or '.join(jwt_methods)}",
+            )
+        if alg not in algs:
+            raise ConfigError(
+                "token_endpoint_auth_signing_alg",
+                f"{alg!r} is not one of {', '.join(algs)}{did_you_mean(alg, algs)}",
+            )
 
     def _aliases(self) -> None:
         """``name`` / ``client_name`` and ``allowed_scopes`` / ``scope`` name one thing each."""
@@ -289,7 +313,10 @@ class ProviderConfig:
     other containers each see the name they used; tokens of every such alias
     are accepted). ``lenient_clients``
     accepts any client id, secret and redirect URI (what other mocks do); the
-    default is strict.
+    default is strict. ``reject_replayed_assertions`` refuses a client
+    assertion whose ``jti`` was seen before (RFC 7523 §3); off by default
+    because MSAL reuses one assertion for up to nine minutes, and a replay is
+    journaled either way.
     """
 
     issuer_id: str = "default"
@@ -303,6 +330,7 @@ class ProviderConfig:
     require_pkce: bool = False
     lenient_clients: bool = False
     issuer_from_host: bool = False
+    reject_replayed_assertions: bool = False
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:

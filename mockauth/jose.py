@@ -15,17 +15,24 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidToken, OAuthError
+from .fetch import FetchError
 
 if TYPE_CHECKING:
     from .clients import Client
+    from .fetch import Fetcher
     from .store import Store
 
 __all__ = [
     "ASYMMETRIC_ALGS",
     "KeyResolver",
+    "KeySource",
     "check_times",
     "client_key_resolver",
+    "fetched_keys",
+    "first_use",
     "header_of",
+    "jwks_resolver",
+    "static_keys",
     "verify",
     "verify_client_jwt",
 ]
@@ -134,40 +141,104 @@ def check_times(
         raise error("the token is not valid yet (nbf)")
 
 
-def client_key_resolver(client: Client, error: type[OAuthError] = InvalidToken) -> KeyResolver:
-    """Keys of ``client``: its registered ``jwks`` (RFC 7591 §2) by ``kid``, by
-    ``x5t#S256`` or ``x5t`` when there is no ``kid``, else the only key; or its
-    secret for HS* (RFC 7523 §3, ``client_secret_jwt``).
+#: ``keys(refresh) -> JWKs``: a key set, fetched again when ``refresh`` is true.
+KeySource = Callable[[bool], Sequence[Mapping[str, Any]]]
+
+
+def static_keys(jwks: Mapping[str, Any] | None) -> KeySource:
+    """The keys of a JWK Set given inline (nothing to refresh)."""
+    keys = [k for k in (jwks or {}).get("keys", []) if isinstance(k, Mapping)]
+    return lambda refresh: keys
+
+
+def fetched_keys(
+    fetcher: Fetcher, url: str, owner: str, error: type[OAuthError] = InvalidToken
+) -> KeySource:
+    """The keys of the JWK Set at ``url`` (cached by ``fetcher``); failures are
+    ``error`` naming ``owner``'s ``jwks_uri`` and what went wrong.
     """
 
-    def resolve(header: Mapping[str, Any], token: str) -> Any:
-        import jwt
+    def keys(refresh: bool) -> Sequence[Mapping[str, Any]]:
+        try:
+            document = fetcher.json(url, refresh=refresh)
+        except FetchError as exc:
+            raise error(f"{owner}'s jwks_uri: {exc}") from None
+        found = document.get("keys")
+        if not isinstance(found, list):
+            raise error(f"{owner}'s jwks_uri did not answer a JWK Set (RFC 7517 §5)")
+        return [k for k in found if isinstance(k, Mapping)]
 
-        alg = header.get("alg")
-        if alg in SYMMETRIC_ALGS:
-            if not client.client_secret:
-                raise error("the client has no secret to verify an HMAC-signed token")
-            return client.client_secret.encode()
-        keys = [k for k in (client.jwks or {}).get("keys", []) if isinstance(k, Mapping)]
-        if not keys:
-            raise error("the client has registered no jwks to verify the token with")
+    return keys
+
+
+def jwks_resolver(
+    source: KeySource, owner: str, error: type[OAuthError] = InvalidToken, *, refreshes: bool
+) -> KeyResolver:
+    """Keys of ``source`` by ``kid``; by ``x5t#S256`` or ``x5t`` when there is no
+    ``kid`` (RFC 7515 §4.1.7-8; MSAL sends x5t); else the only key. A miss asks
+    ``source`` again once when it ``refreshes`` (the other end rotated its keys).
+    """
+
+    def choose(header: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]) -> Any:
         kid = header.get("kid")
         chosen = [k for k in keys if kid is not None and k.get("kid") == kid]
-        # A certificate thumbprint names the key instead (RFC 7515 §4.1.7-8; MSAL sends x5t).
         thumbprints = [(n, header[n]) for n in ("x5t#S256", "x5t") if header.get(n)]
         if not chosen and kid is None and thumbprints:
             chosen = [k for k in keys for n, v in thumbprints if k.get(n) == v][:1]
             if not chosen:
                 shown = ", ".join(f"{n} {str(v)[:40]!r}" for n, v in thumbprints)
-                raise error(f"no key of the client has {shown}")
+                return f"no key of {owner} has {shown}"
         if not chosen and kid is None and len(keys) == 1:
-            chosen = keys
+            chosen = list(keys)
         if not chosen:
-            raise error(f"no key of the client has kid {str(kid)[:40]!r}")
+            return f"no key of {owner} has kid {str(kid)[:40]!r}"
+        return chosen[0]
+
+    def resolve(header: Mapping[str, Any], token: str) -> Any:
+        import jwt
+
+        keys = source(False)
+        chosen = choose(header, keys)
+        if isinstance(chosen, str) and refreshes:
+            keys = source(True)
+            chosen = choose(header, keys)
+        if not keys:
+            raise error(f"{owner} has no keys to verify the token with")
+        if isinstance(chosen, str):
+            raise error(chosen)
+        alg = header.get("alg")
         try:
-            return jwt.PyJWK(dict(chosen[0]), algorithm=str(alg)).key
+            return jwt.PyJWK(dict(chosen), algorithm=str(alg)).key
         except jwt.PyJWTError as exc:
-            raise error(f"the client's key cannot verify {alg}: {exc}") from None
+            raise error(f"the key of {owner} cannot verify {alg}: {exc}") from None
+
+    return resolve
+
+
+def client_key_resolver(
+    client: Client, error: type[OAuthError] = InvalidToken, fetcher: Fetcher | None = None
+) -> KeyResolver:
+    """Keys of ``client``: its registered ``jwks`` or the JWK Set at its
+    ``jwks_uri`` (RFC 7591 §2, fetched through ``fetcher``), chosen as
+    :func:`jwks_resolver` does; or its secret for HS* (RFC 7523 §3,
+    ``client_secret_jwt``).
+    """
+    owner = "the client"
+    if client.jwks_uri and fetcher is not None:
+        by_key = jwks_resolver(
+            fetched_keys(fetcher, client.jwks_uri, owner, error), owner, error, refreshes=True
+        )
+    else:
+        by_key = jwks_resolver(static_keys(client.jwks), owner, error, refreshes=False)
+
+    def resolve(header: Mapping[str, Any], token: str) -> Any:
+        if header.get("alg") in SYMMETRIC_ALGS:
+            if not client.client_secret:
+                raise error("the client has no secret to verify an HMAC-signed token")
+            return client.client_secret.encode()
+        if not client.jwks and not (client.jwks_uri and fetcher is not None):
+            raise error("the client has registered no jwks or jwks_uri to verify the token with")
+        return by_key(header, token)
 
     return resolve
 
@@ -178,31 +249,43 @@ def verify_client_jwt(
     *,
     audience: str | Sequence[str],
     now: float,
-    store: Store | None = None,
+    fetcher: Fetcher | None = None,
     algorithms: Collection[str] = ASYMMETRIC_ALGS + SYMMETRIC_ALGS,
     require: Sequence[str] = ("iss", "sub", "aud", "exp", "jti"),
     leeway: float = 0,
     error: type[OAuthError] = InvalidToken,
 ) -> dict[str, Any]:
     """A JWT signed by ``client`` (RFC 7523 §3): signature by the client's key,
-    ``aud`` naming this provider, a live ``exp``, and — with a ``store`` — a
-    ``jti`` not seen before for this client.
+    ``aud`` naming this provider, a live ``exp``. Replay is the caller's call
+    (:func:`first_use`).
     """
     claims = verify(
         token,
-        client_key_resolver(client, error),
+        client_key_resolver(client, error, fetcher),
         algorithms=algorithms,
         audience=audience,
         require=require,
         error=error,
     )
     check_times(claims, now, leeway=leeway, error=error)
-    if store is not None and "jti" in claims:
-        jti = claims["jti"]
-        if not isinstance(jti, str) or not jti:
-            raise error("jti must be a non-empty string")
-        exp = claims.get("exp")
-        until = float(exp) if isinstance(exp, int | float) else now + 3600
-        if not store.first_use(f"{client.client_id}\x00{jti}", until, now):
-            raise error("the token's jti was used before (replay)")
     return claims
+
+
+def first_use(
+    store: Store,
+    owner: str,
+    claims: Mapping[str, Any],
+    now: float,
+    error: type[OAuthError] = InvalidToken,
+) -> bool:
+    """Whether the ``jti`` of a JWT from ``owner`` is new (RFC 7523 §3, RFC 7519
+    §4.1.7); it is remembered until the JWT's ``exp``. A JWT without ``jti`` is new.
+    """
+    if "jti" not in claims:
+        return True
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not jti:
+        raise error("jti must be a non-empty string")
+    exp = claims.get("exp")
+    until = float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else now + 3600
+    return store.first_use(f"{owner}\x00{jti}", until, now)

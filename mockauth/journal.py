@@ -63,8 +63,8 @@ class Call:
     """
 
     __slots__ = (
-        "_client_id", "_params", "_source", "duration", "endpoint", "error", "issued", "method",
-        "path", "rule", "size", "status", "time",
+        "_client_id", "_params", "_source", "duration", "endpoint", "error", "events", "issued",
+        "method", "path", "rule", "size", "status", "time",
     )  # fmt: skip
 
     def __init__(
@@ -90,6 +90,9 @@ class Call:
         #: The tokens the provider minted for this request: ``{"token": kind,
         #: "claims": {...}}`` each (decoded claims, never the token strings).
         self.issued: list[dict[str, Any]] = []
+        #: What the provider noticed that did not change the answer: ``{"event":
+        #: name, ...}`` each (``assertion_replayed`` names the client and ``jti``).
+        self.events: list[dict[str, Any]] = []
         self.rule: Rule | None = None
         #: About how many bytes the call holds on to (what the journal's byte bound counts).
         self.size = _OVERHEAD + len(path)

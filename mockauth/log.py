@@ -79,6 +79,8 @@ class RequestLog:
             data["rule"] = call.rule.id
         if call.issued:
             data["issued"] = call.issued
+        if call.events:
+            data["events"] = call.events
         if self.params:
             data["params"] = call.params
         return data

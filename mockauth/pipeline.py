@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import notes
 from .endpoints import Endpoint, endpoints
 from .errors import (
     ErrorStyle,
@@ -31,7 +32,6 @@ from .http.router import Router
 from .journal import Call, Journal, error_of, new_call, request_params
 from .registry import ENDPOINTS
 from .scenarios.rules import RuleSet
-from .tokens.service import noted, noting_issued, stop_noting
 
 if TYPE_CHECKING:
     from .faults.base import Fault
@@ -88,11 +88,11 @@ class Pipeline:
             if s.config.issuer_from_host
             else None
         )
-        _, noting = noting_issued()
+        _, noting = notes.start()
         try:
             return self._handle(request)
         finally:
-            stop_noting(noting)
+            notes.stop(noting)
             if entered is not None:
                 s.leave_request(entered)
 
@@ -222,7 +222,9 @@ class Pipeline:
             elif rule is not None:  # a scripted body: what it says is all there is
                 call.error = error_of(response)
         call.duration = time.perf_counter() - request.arrived
-        call.issued = noted()
+        noted = notes.current()
+        call.issued = noted.issued
+        call.events = noted.events
         for listener in self.listeners:
             try:
                 listener(call)

@@ -18,6 +18,7 @@ from .clients import ClientRegistry
 from .clock import Clock, ClockLike
 from .config import ProviderConfig
 from .errors import MockauthError, UnknownUserError
+from .fetch import Fetcher
 from .keys import KeySet
 from .registry import ENDPOINTS
 from .store import Store
@@ -59,6 +60,8 @@ class Services:
         self._rng: random.Random | None = None
         self.clients = ClientRegistry(self.rng, lenient=config.lenient_clients)
         self.users = UserDirectory(config.seed, config.default_user)
+        #: Documents fetched from elsewhere (client ``jwks_uri``, trusted issuers' JWKS).
+        self.fetcher = Fetcher(lambda: float(self.clock.now()))
         self.tokens = TokenService(
             issuer=lambda: self.issuer,
             keys=self.keys,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -111,3 +112,56 @@ def code_flow(
     response = post_as(http, provider, "token", client, code_data(client, code, verifier))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+class DocumentServer:
+    """Serves JSON documents on a loopback port, as a client's ``jwks_uri`` or a
+    trusted issuer's JWKS would be: ``docs[path] = (status, body)``; ``hits``
+    counts requests by path; a path in ``hold`` waits until the server stops
+    (a peer that never answers).
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.docs: dict[str, tuple[int, Any]] = {}
+        self.hits: dict[str, int] = {}
+        self.hold: set[str] = set()
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                if self.path in outer.hold:
+                    outer.released.wait(30)
+                    return
+                status, body = outer.docs.get(self.path, (404, {"error": "not found"}))
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/elsewhere")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def __enter__(self) -> DocumentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()

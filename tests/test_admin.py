@@ -716,7 +716,7 @@ def test_the_journal_is_redacted_and_filterable(admin: AdminClient, http: httpx.
     assert calls[2] | {"time": 0} == {
         "endpoint": "jwks", "method": "GET", "path": "/default/jwks", "params": {},
         "client_id": None, "grant_type": None, "time": 0, "status": 200, "error": None,
-        "rule": None, "issued": [],
+        "rule": None, "issued": [], "events": [],
     }  # fmt: skip
     assert [t["token"] for t in calls[0]["issued"]] == ["access_token", "refresh_token", "id_token"]
     assert "alice-pw" not in json.dumps(calls[0]["issued"])

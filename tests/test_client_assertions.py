@@ -14,10 +14,12 @@ import httpx
 import jwt
 import pytest
 import requests_oauth2client as roc
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mockauth import LiveServer, Provider
+from mockauth import ConfigError, LiveServer, Provider
 from mockauth.clientauth.assertion import ASSERTION_TYPE
+
+from .helpers import DocumentServer
 
 SECRET = "jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -107,11 +109,164 @@ def test_the_typ_values_real_clients_send(provider: Provider, typ: str | None) -
     assert _token(provider, _assertion(provider, headers=headers)).status_code == 200
 
 
-def test_the_same_assertion_twice_is_accepted(provider: Provider) -> None:
-    """MSAL reuses one assertion for minutes: a repeated jti is not refused."""
+def test_the_same_assertion_twice_is_accepted_and_journaled(provider: Provider) -> None:
+    """MSAL reuses one assertion for minutes: a repeated jti is not refused, but noted."""
     assertion = _assertion(provider)
     assert _token(provider, assertion).status_code == 200
+    assert provider.calls[-1].events == []
     assert _token(provider, assertion).status_code == 200
+    jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
+    assert provider.calls[-1].events == [
+        {"event": "assertion_replayed", "client_id": "signer", "jti": jti, "refused": False}
+    ]
+
+
+def test_replay_is_refused_when_the_provider_asks(provider: Provider) -> None:
+    strict = Provider(reject_replayed_assertions=True)
+    strict.add_client(
+        client_id="signer", token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [PUBLIC_JWK]}, grant_types=["client_credentials"],
+    )  # fmt: skip
+    with LiveServer([strict]):
+        assertion = _assertion(strict)
+        assert _token(strict, assertion).status_code == 200
+        answer = _token(strict, assertion)
+        assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+        assert "replay" in answer.json()["error_description"]
+        assert strict.calls[-1].events[0]["refused"] is True
+        # a fresh jti from the same client is fine
+        assert _token(strict, _assertion(strict)).status_code == 200
+
+
+def test_replay_is_refused_when_the_client_asks(provider: Provider) -> None:
+    provider.add_client(
+        client_id="careful", token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [PUBLIC_JWK]}, grant_types=["client_credentials"],
+        reject_replayed_assertions=True,
+    )  # fmt: skip
+    assertion = _assertion(provider, iss="careful", sub="careful")
+    assert _token(provider, assertion).status_code == 200
+    assert _token(provider, assertion).status_code == 401
+    # the provider's other clients keep the lenient default
+    reused = _assertion(provider)
+    assert [_token(provider, reused).status_code for _ in range(2)] == [200, 200]
+
+
+def test_the_registered_signing_alg_is_the_only_one(provider: Provider) -> None:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key())), "kid": "r"}
+    client = provider.add_client(
+        client_id="ps", token_endpoint_auth_method="private_key_jwt",
+        token_endpoint_auth_signing_alg="PS256", jwks={"keys": [rsa_jwk]},
+        grant_types=["client_credentials"],
+    )  # fmt: skip
+    assert client.to_metadata()["token_endpoint_auth_signing_alg"] == "PS256"
+    ok = _assertion(provider, key=rsa_key, alg="PS256", headers={"kid": "r"}, iss="ps", sub="ps")
+    assert _token(provider, ok).status_code == 200
+    rs = _assertion(provider, key=rsa_key, alg="RS256", headers={"kid": "r"}, iss="ps", sub="ps")
+    answer = _token(provider, rs)
+    assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+    assert "'RS256' is not accepted" in answer.json()["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"token_endpoint_auth_signing_alg": "RS256"}, "applies to token_endpoint_auth_method"),
+        (
+            {"token_endpoint_auth_method": "private_key_jwt",
+             "token_endpoint_auth_signing_alg": "HS256"},
+            "'HS256' is not one of RS256",
+        ),
+        (
+            {"token_endpoint_auth_method": "client_secret_jwt",
+             "token_endpoint_auth_signing_alg": "HS257"},
+            "did you mean 'HS256'",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_signing_alg_names_the_key(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match="token_endpoint_auth_signing_alg") as caught:
+        Provider().add_client(**fields)
+    assert message in str(caught.value)
+
+
+def _keyed_by_uri(provider: Provider, url: str) -> None:
+    provider.add_client(
+        client_id="remote", token_endpoint_auth_method="private_key_jwt", jwks_uri=url,
+        grant_types=["client_credentials"],
+    )  # fmt: skip
+
+
+def test_keys_from_a_jwks_uri_are_fetched_cached_and_refetched_on_rotation(
+    provider: Provider,
+) -> None:
+    with DocumentServer() as docs:
+        docs.docs["/jwks"] = (200, {"keys": [PUBLIC_JWK]})
+        _keyed_by_uri(provider, docs.url("/jwks"))
+        for _ in range(3):
+            assert (
+                _token(provider, _assertion(provider, iss="remote", sub="remote")).status_code
+                == 200
+            )
+        assert docs.hits["/jwks"] == 1  # cached
+        # the client rotates to a new key: an unknown kid fetches the set again
+        new = ec.generate_private_key(ec.SECP256R1())
+        new_jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(new.public_key())), "kid": "k2"}
+        docs.docs["/jwks"] = (200, {"keys": [new_jwk]})
+        rotated = _assertion(provider, key=new, headers={"kid": "k2"}, iss="remote", sub="remote")
+        assert _token(provider, rotated).status_code == 200
+        assert docs.hits["/jwks"] == 2
+        # the cache lives on the provider clock
+        provider.clock.advance(301)
+        now = provider.clock.now()
+        later = _assertion(
+            provider, key=new, headers={"kid": "k2"}, iss="remote", sub="remote",
+            iat=now, exp=now + 60,
+        )  # fmt: skip
+        assert _token(provider, later).status_code == 200
+        assert docs.hits["/jwks"] == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (500, {"error": "boom"}, "answered 500"),
+        (302, {}, "answered 302 (redirects are not followed)"),
+        (200, b"not json", "did not answer JSON"),
+        (200, {"no": "keys"}, "did not answer a JWK Set"),
+        (200, b"[" * 300_000, "more than 262144 bytes"),
+    ],
+)
+def test_a_broken_jwks_uri_is_invalid_client_saying_what_went_wrong(
+    provider: Provider, status: int, body: Any, message: str
+) -> None:
+    with DocumentServer() as docs:
+        docs.docs["/jwks"] = (status, body)
+        _keyed_by_uri(provider, docs.url("/jwks"))
+        answer = _token(provider, _assertion(provider, iss="remote", sub="remote"))
+        assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+        assert message in answer.json()["error_description"]
+        assert "jwks_uri" in answer.json()["error_description"]
+
+
+def test_a_jwks_uri_that_never_answers_times_out(provider: Provider) -> None:
+    provider.services.fetcher.timeout = 0.2
+    with DocumentServer() as docs:
+        docs.hold.add("/jwks")
+        _keyed_by_uri(provider, docs.url("/jwks"))
+        answer = _token(provider, _assertion(provider, iss="remote", sub="remote"))
+        assert answer.status_code == 401
+        assert "did not answer within 0.2 s" in answer.json()["error_description"]
+
+
+def test_a_jwks_uri_nobody_serves(provider: Provider) -> None:
+    with DocumentServer() as docs:
+        url = docs.url("/jwks")
+    _keyed_by_uri(provider, url)
+    answer = _token(provider, _assertion(provider, iss="remote", sub="remote"))
+    assert answer.status_code == 401
+    assert "could not be fetched" in answer.json()["error_description"]
 
 
 @pytest.mark.parametrize(

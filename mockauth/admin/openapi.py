@@ -290,6 +290,16 @@ def _components() -> dict[str, Any]:
                         ("token", "claims"),
                     ),
                 },
+                "events": {
+                    "type": "array",
+                    "description": "what the provider noticed that did not change the answer "
+                    "(assertion_replayed: a client assertion's jti seen before)",
+                    "items": {
+                        "type": "object",
+                        "properties": {"event": {"type": "string"}},
+                        "required": ["event"],
+                    },
+                },
             },
             tuple(_CALL_FIELDS),
         ),

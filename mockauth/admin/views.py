@@ -59,7 +59,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 _CALL_FIELDS = ("endpoint", "method", "path", "params", "client_id", "grant_type", "time",
-                "status", "error", "rule", "issued")  # fmt: skip
+                "status", "error", "rule", "issued", "events")  # fmt: skip
 
 
 def call_json(call: Call) -> dict[str, Any]:
@@ -76,6 +76,7 @@ def call_json(call: Call) -> dict[str, Any]:
         "error": call.error,
         "rule": call.rule.id if call.rule is not None else None,
         "issued": [dict(entry) for entry in call.issued],
+        "events": [dict(entry) for entry in call.events],
     }
 
 

@@ -7,18 +7,31 @@ without a trailing slash), the token endpoint or the endpoint being called;
 float ``exp`` and ``iat``; ``typ`` absent, ``JWT`` or
 ``client-authentication+jwt``. Refused, each as ``invalid_client`` naming the
 check: ``alg: none``, a symmetric algorithm for ``private_key_jwt`` (and an
-asymmetric one for ``client_secret_jwt``), ``iss`` or ``sub`` other than the
-client id, an expired assertion, and one living longer than an hour. A
-``jti`` seen before is not refused: MSAL reuses one assertion for minutes.
+asymmetric one for ``client_secret_jwt``), any algorithm other than the
+client's registered ``token_endpoint_auth_signing_alg``, ``iss`` or ``sub``
+other than the client id, an expired assertion, and one living longer than an
+hour. Keys come from the client's ``jwks`` or its ``jwks_uri`` (fetched with
+a short timeout, cached, fetched again for an unknown ``kid``). A ``jti``
+seen before is journaled (an ``assertion_replayed`` event) and refused only
+when the provider or the client asks for it: MSAL reuses one assertion, jti
+and all, for up to nine minutes.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from .. import notes
 from ..endpoints import endpoints
 from ..errors import InvalidClient, InvalidRequest
-from ..jose import ASYMMETRIC_ALGS, SYMMETRIC_ALGS, header_of, unverified_claims, verify_client_jwt
+from ..jose import (
+    ASYMMETRIC_ALGS,
+    SYMMETRIC_ALGS,
+    first_use,
+    header_of,
+    unverified_claims,
+    verify_client_jwt,
+)
 from . import ClientAuthMethod, check_method, register_method
 
 if TYPE_CHECKING:
@@ -74,12 +87,16 @@ class _JwtAssertion(ClientAuthMethod):
         audience = [issuer, issuer + "/"] + [
             s.url_for(ep.name) for ep in endpoints() if ep.client_auth != "none"
         ]
+        algorithms = self.algorithms
+        if client.token_endpoint_auth_signing_alg:
+            algorithms = (client.token_endpoint_auth_signing_alg,)
         claims = verify_client_jwt(
             assertion,
             client,
             audience=audience,
             now=s.clock.now(),
-            algorithms=self.algorithms,
+            fetcher=s.fetcher,
+            algorithms=algorithms,
             require=("iss", "sub", "aud", "exp"),
             error=InvalidClient,
         )
@@ -87,6 +104,15 @@ class _JwtAssertion(ClientAuthMethod):
         start = float(issued) if isinstance(issued, int | float) else s.clock.now()
         if float(claims["exp"]) - start > MAX_LIFETIME:
             raise InvalidClient(f"the assertion may live {MAX_LIFETIME} s at most (exp - iat)")
+        if not first_use(s.store, f"assertion\x00{client.client_id}", claims, s.clock.now(),
+                         InvalidClient):  # fmt: skip
+            refuse = client.reject_replayed_assertions
+            if refuse is None:
+                refuse = s.config.reject_replayed_assertions
+            notes.event("assertion_replayed", client_id=client.client_id, jti=claims["jti"],
+                        refused=refuse)  # fmt: skip
+            if refuse:
+                raise InvalidClient("the assertion's jti was used before (replay, RFC 7523 §3)")
         return client
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
-from .. import jose
+from .. import jose, notes
 from ..clock import ClockLike
 from ..config import SIGNING_ALGS, TokenConfig
 from ..errors import InvalidToken, MockauthError
@@ -27,32 +26,7 @@ from .claims import RFC9068, ClaimsContext, ClaimsPolicy
 if TYPE_CHECKING:
     from ..users import User
 
-__all__ = ["TokenService", "half_hash", "new_secret", "noted", "noting_issued", "stop_noting"]
-
-#: Where the tokens minted while one request is answered are noted (decoded claims,
-#: never the token strings): the journal's ``Call.issued`` and the request log.
-_ISSUED: ContextVar[list[dict[str, Any]] | None] = ContextVar("mockauth_issued", default=None)
-
-
-def noting_issued() -> tuple[list[dict[str, Any]], Token[list[dict[str, Any]] | None]]:
-    """Start noting minted tokens in a fresh list; reset ``_ISSUED`` with the token after."""
-    issued: list[dict[str, Any]] = []
-    return issued, _ISSUED.set(issued)
-
-
-def stop_noting(token: Token[list[dict[str, Any]] | None]) -> None:
-    _ISSUED.reset(token)
-
-
-def noted() -> list[dict[str, Any]]:
-    """The tokens noted so far for the request being answered."""
-    return _ISSUED.get() or []
-
-
-def _note(kind: str, claims: Mapping[str, Any]) -> None:
-    issued = _ISSUED.get()
-    if issued is not None:
-        issued.append({"token": kind, "claims": dict(claims)})
+__all__ = ["TokenService", "half_hash", "new_secret"]
 
 
 def new_secret(nbytes: int = 32) -> str:
@@ -174,7 +148,7 @@ class TokenService:
         if opaque is None:
             opaque = self.config.access_token_format == "opaque"
         token = new_secret() if opaque else self._sign(claims, self._key(alg, kid), "at+jwt")
-        _note("access_token", claims)
+        notes.issued("access_token", claims)
         record = AccessRecord(
             jti=jti,
             client_id=client_id,
@@ -234,7 +208,7 @@ class TokenService:
         if code:
             body["c_hash"] = half_hash(code, key.alg)
         body = self.claims.id_token(body, ClaimsContext(client_id, sub, (), user))
-        _note("id_token", body)
+        notes.issued("id_token", body)
         return self._sign(body, key, "JWT")
 
     def refresh_token(
@@ -265,7 +239,7 @@ class TokenService:
             else now + self.config.refresh_token_ttl,
         )
         self.store.put_refresh(record, now)
-        _note(
+        notes.issued(
             "refresh_token",
             {"sub": sub, "client_id": client_id, "scope": " ".join(scope),
              "exp": int(record.expires_at)},

@@ -17,6 +17,7 @@ from .config import ClientConfig as ClientConfig
 from .config import ProviderConfig as ProviderConfig
 from .config import ServerConfig as ServerConfig
 from .config import TokenConfig as TokenConfig
+from .config import TrustedIssuerConfig as TrustedIssuerConfig
 from .config import UserConfig as UserConfig
 from .config import load_config as load_config
 from .errors import ConfigError as ConfigError
@@ -62,6 +63,7 @@ __all__ = [
     "ServerThreadError",
     "SigningKey",
     "TokenConfig",
+    "TrustedIssuerConfig",
     "UnknownClientError",
     "UnknownUserError",
     "UnusedRuleError",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, revoke
 from .endpoints import end_session, device
 from .grants import authorization_code, refresh_token, client_credentials, password
-from .grants import device_code
+from .grants import device_code, jwt_bearer
 from .clientauth import secret, assertion
 
 # isort: on
@@ -22,5 +22,7 @@ __all__ = ["ENDPOINT_MODULES", "GRANT_MODULES"]
 ENDPOINT_MODULES = (
     discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session, device,
 )  # fmt: skip
-GRANT_MODULES = (authorization_code, refresh_token, client_credentials, password, device_code)
+GRANT_MODULES = (
+    authorization_code, refresh_token, client_credentials, password, device_code, jwt_bearer,
+)  # fmt: skip
 _ = (secret, assertion)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .config import ASYMMETRIC_ALGS, SYMMETRIC_ALGS
 from .errors import InvalidToken, OAuthError
 from .fetch import FetchError
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASYMMETRIC_ALGS",
+    "SYMMETRIC_ALGS",
     "KeyResolver",
     "KeySource",
     "check_times",
@@ -40,10 +42,6 @@ __all__ = [
 #: JOSE header parameters understood here; a JWT naming any other in ``crit``
 #: is rejected (RFC 7515 §4.1.11, RFC 8725 §3.1).
 UNDERSTOOD_CRIT: frozenset[str] = frozenset()
-#: Algorithms a client may sign with its own key (RFC 7518 §3.1).
-ASYMMETRIC_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-                   "ES512", "EdDSA")  # fmt: skip
-SYMMETRIC_ALGS = ("HS256", "HS384", "HS512")
 
 #: ``resolve(header, token) -> verification key``; raises the caller's error.
 KeyResolver = Callable[[Mapping[str, Any], str], Any]
@@ -113,6 +111,10 @@ def verify(
                 "require": list(require),
             },
         )
+    except jwt.InvalidAudienceError:
+        accepted = [audience] if isinstance(audience, str) else list(audience or ())
+        shown = ", ".join(accepted[:4]) + (", ..." if len(accepted) > 4 else "")
+        raise error(f"the token is invalid: its audience (aud) is none of {shown}") from None
     except jwt.PyJWTError as exc:
         raise error(f"the token is invalid: {exc}") from None
     return claims

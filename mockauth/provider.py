@@ -21,10 +21,11 @@ from .keys import KeySet, SigningKey
 from .metadata import build_metadata
 from .pipeline import Interceptor, Pipeline
 from .scenarios.rules import Rule, RuleSet, UnusedRuleError
-from .services import Services
+from .services import UNSERVED_BASE_URL, Services
 from .store import Store
 from .tokens import TokenService
 from .tokens.claims import RFC9068, ClaimsPolicy
+from .trust import TrustedIssuer
 from .users import User
 
 if TYPE_CHECKING:
@@ -204,6 +205,36 @@ class Provider:
     def clear_calls(self) -> None:
         """Forget the journal."""
         self.journal.clear()
+
+    # --- trusted issuers -----------------------------------------------------
+    def trust_issuer(self, issuer: str | Provider, /, **fields: Any) -> TrustedIssuer:
+        """Accept JWTs of ``issuer`` as JWT bearer assertions (RFC 7523 §2.1) and
+        token exchange subject or actor tokens (RFC 8693 §2.1).
+
+        Keyword arguments are the fields of
+        :class:`~mockauth.config.TrustedIssuerConfig` (``jwks=`` or ``jwks_uri=``,
+        ``subjects=``, ``audiences=`` ...). Another :class:`Provider` may stand for
+        the issuer: its JWKS URL is used when it is served, else its keys as
+        they are now.
+        """
+        if isinstance(issuer, Provider):
+            other = issuer
+            issuer = other.issuer
+            if "jwks" not in fields and "jwks_uri" not in fields:
+                if other.base_url != UNSERVED_BASE_URL:
+                    fields["jwks_uri"] = other.endpoint("jwks")
+                else:
+                    fields["jwks"] = other.jwks()
+        return self.services.trusted.add(issuer=issuer, **fields)
+
+    def untrust_issuer(self, issuer: str) -> None:
+        """Stop accepting JWTs of ``issuer``."""
+        self.services.trusted.remove(issuer)
+
+    @property
+    def trusted_issuers(self) -> list[TrustedIssuer]:
+        """The issuers whose JWTs this provider accepts."""
+        return list(self.services.trusted)
 
     # --- clients ------------------------------------------------------------
     def add_client(self, config: ClientConfig | None = None, /, **fields: Any) -> Client:

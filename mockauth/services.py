@@ -24,6 +24,7 @@ from .registry import ENDPOINTS
 from .store import Store
 from .tokens.claims import RFC9068, ClaimsPolicy
 from .tokens.service import TokenService
+from .trust import TrustedIssuers
 from .users import UserDirectory
 
 __all__ = ["UNSERVED_BASE_URL", "Services"]
@@ -62,6 +63,7 @@ class Services:
         self.users = UserDirectory(config.seed, config.default_user)
         #: Documents fetched from elsewhere (client ``jwks_uri``, trusted issuers' JWKS).
         self.fetcher = Fetcher(lambda: float(self.clock.now()))
+        self.trusted = TrustedIssuers(config.trusted_issuers, self.fetcher)
         self.tokens = TokenService(
             issuer=lambda: self.issuer,
             keys=self.keys,

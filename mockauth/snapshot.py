@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .scenarios.rules import Rule, RuleSet
     from .services import Services
+    from .trust import TrustedIssuer
     from .users import User
 
 __all__ = ["Snapshot", "restore", "take"]
@@ -21,10 +22,13 @@ __all__ = ["Snapshot", "restore", "take"]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Registrations, rules and the clock of a provider (keys are left as they are)."""
+    """Registrations (clients, users, trusted issuers), rules and the clock of a
+    provider (keys are left as they are).
+    """
 
     clients: Mapping[str, Client]
     users: Mapping[str, User]
+    trusted: Mapping[str, TrustedIssuer]
     rules: tuple[Rule, ...]
     frozen_at: float | None  # the clock: stopped here, or
     skew: float  # running this many seconds off the system clock
@@ -38,6 +42,7 @@ def take(s: Services, rules: RuleSet) -> Snapshot:
     return Snapshot(
         clients=s.clients.snapshot(),
         users=s.users.snapshot(),
+        trusted=s.trusted.snapshot(),
         rules=tuple(rules.all()),
         frozen_at=now if frozen else None,
         skew=skew if abs(skew) >= 0.001 else 0.0,  # a scenario's skew, not read-out jitter
@@ -54,6 +59,8 @@ def restore(s: Services, rules: RuleSet, journal: Journal, snapshot: Snapshot) -
         rules.add(rule)
     s.clients.restore(snapshot.clients)
     s.users.restore(snapshot.users)
+    s.trusted.restore(snapshot.trusted)
+    s.fetcher.forget()
     s.store.clear()
     clock = s.clock
     if isinstance(clock, ControllableClock):

@@ -216,6 +216,16 @@ def test_every_advertised_grant_type_works(
             provider.approve_device(started["user_code"])
             data = {"grant_type": grant, "device_code": started["device_code"]}
             works[grant] = http.post(token_url, data=data, auth=web_auth).status_code == 200
+        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            idp = Provider(issuer_id="idp")
+            provider.trust_issuer(idp)
+            bearer = provider.add_client(client_id="bearer", grant_types=[grant])
+            assertion = idp.issue_token("alice", audience=provider.issuer)
+            data = {"grant_type": grant, "assertion": assertion}
+            answer = http.post(
+                token_url, data=data, auth=(bearer.client_id, bearer.client_secret or "")
+            )
+            works[grant] = answer.status_code == 200
         else:
             works[grant] = False  # advertised but untested: extend this test
     assert works

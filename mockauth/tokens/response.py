@@ -43,6 +43,8 @@ class TokenGrant:
     refresh: RefreshRecord | None = None
     #: RFC 8693 §2.2.1: the type of the token issued, for token exchange.
     issued_token_type: str | None = None
+    #: Whether a refresh token may come with it (not for assertion grants).
+    refreshable: bool = True
 
 
 @dataclass
@@ -102,7 +104,12 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
         issued_token_type=grant.issued_token_type,
     )
     settings = s.config.tokens
-    if grant.user_bound and settings.issue_refresh_tokens and client.allows_grant("refresh_token"):
+    if (
+        grant.user_bound
+        and grant.refreshable
+        and settings.issue_refresh_tokens
+        and client.allows_grant("refresh_token")
+    ):
         refresh = grant.refresh
         if refresh is not None and not settings.rotate_refresh_tokens:
             response.refresh_token = refresh.token

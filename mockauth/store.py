@@ -42,6 +42,9 @@ class AuthorizationCode:
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     audience: tuple[str, ...] = ()
+    #: The targets the authorization request named (RFC 8707 §2.1); a token
+    #: request may narrow the audience to some of them.
+    resources: tuple[str, ...] = ()
     sid: str | None = None
     #: Whether the authorization request named the redirect URI (else it was the
     #: client's only one): the token request must then repeat it (RFC 6749 §4.1.3).
@@ -60,6 +63,8 @@ class RefreshRecord:
     auth_time: int | None
     expires_at: float
     audience: tuple[str, ...] = ()
+    #: The targets its authorization named (RFC 8707 §2.2): a refresh may narrow to them.
+    resources: tuple[str, ...] = ()
     sid: str | None = None
     used: bool = False
 

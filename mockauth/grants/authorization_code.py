@@ -8,7 +8,7 @@ from .. import pkce
 from ..errors import InvalidGrant
 from ..tokens.response import TokenGrant, TokenResponse, issue
 from . import Grant, register_grant
-from .common import new_grant_id
+from .common import narrow_audience, new_grant_id
 
 if TYPE_CHECKING:
     from ..clients import Client
@@ -54,7 +54,9 @@ class AuthorizationCodeGrant(Grant):
             client=client,
             sub=code.sub,
             scope=code.scope,
-            audience=code.audience,
+            audience=narrow_audience(client, params, code.audience, code.resources),
+            granted_audience=code.audience,
+            resources=code.resources,
             grant_id=grant_id,
             auth_time=code.auth_time,
             user_bound=True,

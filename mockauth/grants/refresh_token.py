@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidGrant, InvalidScope
 from ..tokens.response import TokenGrant, TokenResponse, issue
 from . import Grant, register_grant
-from .common import parse_scope
+from .common import narrow_audience, parse_scope
 
 if TYPE_CHECKING:
     from ..clients import Client
@@ -41,6 +41,7 @@ class RefreshTokenGrant(Grant):
         if requested and not set(requested) <= set(record.scope):
             wider = " ".join(x for x in requested if x not in record.scope)
             raise InvalidScope(f"a refresh cannot widen the scope: {wider}")
+        audience = narrow_audience(client, params, record.audience, record.resources)
         # Checked first, taken second: a bad request does not burn the token, and
         # of two concurrent redemptions exactly one finds it unused.
         _, already_used = store.use_refresh(value, rotate=settings.rotate_refresh_tokens)
@@ -53,7 +54,9 @@ class RefreshTokenGrant(Grant):
             client=client,
             sub=record.sub,
             scope=requested or record.scope,
-            audience=record.audience,
+            audience=audience,
+            granted_audience=record.audience,
+            resources=record.resources,
             grant_id=record.grant_id,
             auth_time=record.auth_time,
             user_bound=True,

@@ -12,8 +12,9 @@ from .message import BodyError, Request
 __all__ = ["REPEATABLE", "Params", "form_params", "is_form", "query_params"]
 
 
-#: Parameters that may repeat: RFC 8707 §2 lets a client name several resources.
-REPEATABLE = frozenset({"resource"})
+#: Parameters that may repeat: RFC 8707 §2 lets a client name several resources,
+#: RFC 8693 §2.1 several audiences.
+REPEATABLE = frozenset({"resource", "audience"})
 
 
 class Params:

@@ -9,6 +9,7 @@ exchange (RFC 8693) sets ``issued_token_type``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,15 @@ class TokenGrant:
     issued_token_type: str | None = None
     #: Whether a refresh token may come with it (not for assertion grants).
     refreshable: bool = True
+    #: Whether ``openid`` brings an ID token (not for token exchange).
+    with_id_token: bool = True
+    #: What the authorization earned, when the access token's ``audience`` is
+    #: narrower (RFC 8707 §2.2): a new refresh token keeps the whole grant.
+    granted_audience: tuple[str, ...] | None = None
+    #: The targets the authorization named (RFC 8707), carried into the refresh token.
+    resources: tuple[str, ...] = ()
+    #: Claims the grant adds to the access token (``act``, RFC 8693 §4.1).
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,7 +102,7 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
         grant_id=grant.grant_id,
         auth_time=grant.auth_time,
         username=user.username if user else None,
-        extra_claims=dict(client.extra_claims),
+        extra_claims={**client.extra_claims, **grant.claims},
         constraint=constraint,
         user=user,
     )
@@ -122,11 +132,12 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
                 sub=grant.sub,
                 scope=original,
                 auth_time=grant.auth_time,
-                audience=grant.audience,
+                audience=grant.granted_audience or grant.audience,
+                resources=grant.resources,
                 sid=grant.sid,
             )
             response.refresh_token = new.token
-    if grant.user_bound and "openid" in grant.scope:
+    if grant.user_bound and grant.with_id_token and "openid" in grant.scope:
         claims = claims_for_scopes(user, grant.sub, grant.scope)
         claims.pop("sub")
         response.id_token = s.tokens.id_token(

@@ -220,6 +220,7 @@ class TokenService:
         scope: tuple[str, ...],
         auth_time: int | None,
         audience: tuple[str, ...] = (),
+        resources: tuple[str, ...] = (),
         sid: str | None = None,
         expires_at: float | None = None,
     ) -> RefreshRecord:
@@ -233,6 +234,7 @@ class TokenService:
             scope=scope,
             auth_time=auth_time,
             audience=audience,
+            resources=resources,
             sid=sid,
             expires_at=expires_at
             if expires_at is not None

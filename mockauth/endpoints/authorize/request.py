@@ -21,7 +21,7 @@ from ...errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from ...grants.common import check_scope, parse_scope, resolve_audience
+from ...grants.common import check_scope, parse_scope, requested_targets, resolve_audience
 from ...http import form_params, query_params
 
 if TYPE_CHECKING:
@@ -75,6 +75,9 @@ class AuthorizationRequest:
     max_age: int | None
     audience: tuple[str, ...]
     login_hint: str | None
+    #: The targets the request named (RFC 8707 ``resource``, ``audience``): what a
+    #: token request may narrow the audience to. Empty when it named none.
+    resources: tuple[str, ...] = ()
     redirect_uri_sent: bool = True
     #: RFC 9449 §10: the DPoP key the code will be bound to (``dpop_jkt``).
     dpop_jkt: str | None = None
@@ -208,6 +211,7 @@ def validate(s: Services, params: Params, target: Target) -> AuthorizationReques
         max_age=_max_age(params.get("max_age")),
         audience=resolve_audience(client, params),
         login_hint=params.get("login_hint"),
+        resources=requested_targets(params),
     )
 
 

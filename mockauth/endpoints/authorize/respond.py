@@ -76,6 +76,7 @@ def approve(s: Services, areq: AuthorizationRequest, approved: Approved) -> Resp
         code_challenge=areq.code_challenge,
         code_challenge_method=areq.code_challenge_method,
         audience=areq.audience,
+        resources=areq.resources,
         sid=session.sid,
     )
     s.store.put_code(code, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, revoke
 from .endpoints import end_session, device
 from .grants import authorization_code, refresh_token, client_credentials, password
-from .grants import device_code, jwt_bearer
+from .grants import device_code, jwt_bearer, token_exchange
 from .clientauth import secret, assertion
 
 # isort: on
@@ -24,5 +24,6 @@ ENDPOINT_MODULES = (
 )  # fmt: skip
 GRANT_MODULES = (
     authorization_code, refresh_token, client_credentials, password, device_code, jwt_bearer,
+    token_exchange,
 )  # fmt: skip
 _ = (secret, assertion)

@@ -226,6 +226,15 @@ def test_every_advertised_grant_type_works(
                 token_url, data=data, auth=(bearer.client_id, bearer.client_secret or "")
             )
             works[grant] = answer.status_code == 200
+        elif grant == "urn:ietf:params:oauth:grant-type:token-exchange":
+            exchanger = provider.add_client(client_id="exchanger", grant_types=[grant])
+            data = {
+                "grant_type": grant,
+                "subject_token": provider.issue_token("alice"),
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            }
+            creds = (exchanger.client_id, exchanger.client_secret or "")
+            works[grant] = http.post(token_url, data=data, auth=creds).status_code == 200
         else:
             works[grant] = False  # advertised but untested: extend this test
     assert works

@@ -338,6 +338,7 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
         "password",
         "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     )
     assert AUTH_METHODS.names() == (
         "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt",

@@ -55,6 +55,8 @@ class TokenGrant:
     resources: tuple[str, ...] = ()
     #: Claims the grant adds to the access token (``act``, RFC 8693 §4.1).
     claims: Mapping[str, Any] = field(default_factory=dict)
+    #: ``False`` for a JWT whatever ``access_token_format`` says (RFC 8693 ``jwt``).
+    opaque: bool | None = None
 
 
 @dataclass
@@ -105,6 +107,7 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
         extra_claims={**client.extra_claims, **grant.claims},
         constraint=constraint,
         user=user,
+        opaque=grant.opaque,
     )
     response = TokenResponse(
         access_token=access_token,

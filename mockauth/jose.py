@@ -177,7 +177,8 @@ def jwks_resolver(
     source: KeySource, owner: str, error: type[OAuthError] = InvalidToken, *, refreshes: bool
 ) -> KeyResolver:
     """Keys of ``source`` by ``kid``; by ``x5t#S256`` or ``x5t`` when there is no
-    ``kid`` (RFC 7515 §4.1.7-8; MSAL sends x5t); else the only key. A miss asks
+    ``kid`` (RFC 7515 §4.1.7-8; MSAL sends them), registered or computed from
+    the key's ``x5c`` certificate; else the only key. A miss asks
     ``source`` again once when it ``refreshes`` (the other end rotated its keys).
     """
 
@@ -186,7 +187,10 @@ def jwks_resolver(
         chosen = [k for k in keys if kid is not None and k.get("kid") == kid]
         thumbprints = [(n, header[n]) for n in ("x5t#S256", "x5t") if header.get(n)]
         if not chosen and kid is None and thumbprints:
-            chosen = [k for k in keys for n, v in thumbprints if k.get(n) == v][:1]
+            chosen = [
+                k for k in keys for n, v in thumbprints
+                if _thumbprint(k, n) == _unpadded(v)
+            ][:1]  # fmt: skip
             if not chosen:
                 shown = ", ".join(f"{n} {str(v)[:40]!r}" for n, v in thumbprints)
                 return f"no key of {owner} has {shown}"
@@ -215,6 +219,33 @@ def jwks_resolver(
             raise error(f"the key of {owner} cannot verify {alg}: {exc}") from None
 
     return resolve
+
+
+def _unpadded(value: object) -> str | None:
+    """A base64url value compared as RFC 7515 §2 writes it: without padding (MSAL pads)."""
+    return value.rstrip("=").replace("+", "-").replace("/", "_") if isinstance(value, str) else None
+
+
+def _thumbprint(jwk: Mapping[str, Any], name: str) -> str | None:
+    """A JWK's ``x5t#S256`` or ``x5t``: as registered, else computed from the
+    first certificate of its ``x5c`` (RFC 7517 §4.7-9).
+    """
+    given = jwk.get(name)
+    if isinstance(given, str):
+        return _unpadded(given)
+    chain = jwk.get("x5c")
+    if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
+        return None
+    import base64
+    import binascii
+    import hashlib
+
+    try:
+        der = base64.b64decode(chain[0], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    digest = hashlib.sha256(der) if name == "x5t#S256" else hashlib.sha1(der)  # noqa: S324
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
 def client_key_resolver(

@@ -30,6 +30,7 @@ from authlib.jose import jwt as authlib_jwt
 from authlib.oidc.core import CodeIDToken
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc.errors import InvalidClaimError
+from joserfc.jwk import ECKey
 
 from mockauth import Client, Provider, User
 
@@ -561,3 +562,49 @@ def test_async_client_credentials_refetch(mockauth: Provider, service_client: Cl
             assert found.json()["client_id"] == service_client.client_id
 
     asyncio.run(scenario())
+
+
+# --- client authentication by assertion (RFC 7523 §2.2) ----------------------
+
+
+def _assertion_client(mockauth: Provider, method: str, secret_or_jwk: Any) -> Client:
+    fields: dict[str, Any] = {"token_endpoint_auth_method": method}
+    if method == "private_key_jwt":
+        fields["jwks"] = {"keys": [secret_or_jwk]}
+    else:
+        fields["client_secret"] = secret_or_jwk
+    return mockauth.add_client(
+        client_id=f"{method}-app", grant_types=["client_credentials"], **fields
+    )
+
+
+def test_private_key_jwt_and_client_secret_jwt(mockauth: Provider) -> None:
+    """authlib's PrivateKeyJWT (aud: the token endpoint, 3600 s lifetime) and
+    ClientSecretJWT, each registered on an OAuth2Session."""
+    from authlib.oauth2.rfc7523 import ClientSecretJWT, PrivateKeyJWT
+
+    token_url = mockauth.endpoint("token")
+    # authlib reads a PEM string as an RSA key: an EC key goes in as a joserfc key.
+    key = ECKey.generate_key("P-256", parameters={"kid": "authlib-1"})
+    _assertion_client(mockauth, "private_key_jwt", key.as_dict(private=False))
+    session = OAuth2Session(
+        "private_key_jwt-app", key, token_endpoint_auth_method=PrivateKeyJWT(token_url, alg="ES256")
+    )
+    token = session.fetch_token(token_url, grant_type="client_credentials")
+    assert mockauth.tokens.decode(token["access_token"])["client_id"] == "private_key_jwt-app"
+
+    secret = "authlib-hmac-secret-0123456789abcdef"
+    _assertion_client(mockauth, "client_secret_jwt", secret)
+    session = OAuth2Session(
+        "client_secret_jwt-app", secret, token_endpoint_auth_method=ClientSecretJWT(token_url)
+    )
+    token = session.fetch_token(token_url, grant_type="client_credentials")
+    assert mockauth.tokens.decode(token["access_token"])["client_id"] == "client_secret_jwt-app"
+    # a wrong secret signs an assertion that does not verify: invalid_client
+    wrong = OAuth2Session(
+        "client_secret_jwt-app", "not-the-secret-0123456789",
+        token_endpoint_auth_method=ClientSecretJWT(token_url),
+    )  # fmt: skip
+    with pytest.raises(OAuthError) as caught:
+        wrong.fetch_token(token_url, grant_type="client_credentials")
+    assert caught.value.error == "invalid_client"

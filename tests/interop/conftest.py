@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import shutil
+import subprocess
+
 import pytest
 
 from mockauth import Client, Provider, User
 
 from ..helpers import WEB_REDIRECT
-from .support import SERVICE_SECRET, WEB_SECRET
+from .support import NODE_DIR, SERVICE_SECRET, WEB_SECRET, lock_packages, node_binary
 
 
 @pytest.fixture
@@ -42,3 +46,24 @@ def alice(mockauth: Provider) -> User:
         email="alice@example.com",
         name="Alice A",
     )
+
+
+@pytest.fixture(scope="session")
+def node_client() -> str:
+    """The node binary, with tests/interop/node's packages installed."""
+    node = node_binary()
+    npm = shutil.which("npm")
+    marker = NODE_DIR / "node_modules" / ".package-lock.json"  # what npm last installed
+    with open(NODE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        wanted = {name for name in lock_packages(NODE_DIR / "package-lock.json") if name}
+        if not marker.exists() or set(lock_packages(marker)) != wanted:
+            if npm is None:
+                pytest.fail("npm is needed to install openid-client")
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=NODE_DIR,
+                check=True,
+                timeout=300,
+            )
+    return node

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from mockauth import Provider
 
@@ -52,3 +58,28 @@ def record_requests(provider: Provider) -> list[str]:
 
     provider.add_interceptor(hook)
     return seen
+
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+def node_binary() -> str:
+    node = shutil.which("node")
+    if node is not None:
+        major = subprocess.run(
+            [node, "-p", "process.versions.node.split('.')[0]"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if int(major) >= 20:  # openid-client 6's floor
+            return node
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI needs node >= 20 on PATH for the openid-client tests")
+    pytest.skip("node >= 20 is not on PATH")
+    raise AssertionError("unreachable: pytest.skip raises")
+
+
+def lock_packages(lock_file: Path) -> dict[str, Any]:
+    packages: dict[str, Any] = json.loads(lock_file.read_text()).get("packages", {})
+    return packages

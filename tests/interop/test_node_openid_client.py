@@ -10,12 +10,9 @@ machine, under a file lock so parallel workers do not race.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -23,50 +20,9 @@ import pytest
 
 from mockauth import Provider
 
-NODE_DIR = Path(__file__).parent / "node"
+from .support import NODE_DIR
+
 SECRET = "node-client-secret-0123456789abcdef"
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is not None:
-        major = subprocess.run(
-            [node, "-p", "process.versions.node.split('.')[0]"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if int(major) >= 20:  # openid-client 6's floor
-            return node
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI needs node >= 20 on PATH for the openid-client tests")
-    pytest.skip("node >= 20 is not on PATH")
-
-
-def _packages(lock_file: Path) -> dict[str, Any]:
-    packages: dict[str, Any] = json.loads(lock_file.read_text()).get("packages", {})
-    return packages
-
-
-@pytest.fixture(scope="session")
-def node_client() -> str:
-    """The node binary, with tests/interop/node's packages installed."""
-    node = _node()
-    npm = shutil.which("npm")
-    marker = NODE_DIR / "node_modules" / ".package-lock.json"  # what npm last installed
-    with open(NODE_DIR / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        wanted = {name for name in _packages(NODE_DIR / "package-lock.json") if name}
-        if not marker.exists() or set(_packages(marker)) != wanted:
-            if npm is None:
-                pytest.fail("npm is needed to install openid-client")
-            subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=NODE_DIR,
-                check=True,
-                timeout=300,
-            )
-    return node
 
 
 def run_client(node: str, issuer: str, secret: str, ca_file: str | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -19,6 +19,7 @@ from ._check import is_loopback as _is_loopback
 from .config import ServerConfig, load_config
 from .errors import ConfigError, MockauthError
 from .log import LOG_FORMATS, RequestLog
+from .registry import default_grant_types
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -195,10 +196,24 @@ def _admin_token(value: str) -> str:
 
 
 def demo_config() -> ServerConfig:
-    """The built-in config: a web, a public and a service client, and two users."""
+    """The built-in config: web, public, service, device, token exchange and
+    private_key_jwt clients, and two users.
+    """
     source = resources.files("mockauth").joinpath("data/demo.toml")
     with resources.as_file(source) as path:
         return load_config(path)
+
+
+#: The demo clients whose private keys ship with mockauth (TEST ONLY), by client id.
+DEMO_KEYS = {"demo-signer": "data/demo-signer.jwk.json"}
+
+
+def demo_key_file(client_id: str) -> str | None:
+    """Where the private JWK of a demo client is installed, if it has one."""
+    name = DEMO_KEYS.get(client_id)
+    if name is None:
+        return None
+    return str(resources.files("mockauth").joinpath(name))
 
 
 def _banner(
@@ -208,6 +223,7 @@ def _banner(
     scenarios: Sequence[Scenario] = (),
     admin: tuple[str, str] | None = None,
     ca_file: str | None = None,
+    key_files: Mapping[str, str] | None = None,
 ) -> None:
     print(BANNER.format(version=_version()), file=out)
     print(f"Listening on {server_url}", file=out)
@@ -217,10 +233,18 @@ def _banner(
         print(f"\nIssuer {provider.issuer}", file=out)
         print(f"  discovery  {provider.issuer}/.well-known/openid-configuration", file=out)
         for client in provider.clients:
-            kind = "public, PKCE required" if client.public else "confidential"
+            kind = "confidential"
+            if client.public:
+                kind = "public, PKCE required" if client.redirect_uris else "public"
             print(f"  client     {client.client_id}  ({kind})", file=out)
-            if client.client_secret:
+            if client.client_secret and client.token_endpoint_auth_method != "private_key_jwt":
                 print(f"    secret   {client.client_secret}", file=out)
+            if client.token_endpoint_auth_method in ("private_key_jwt", "client_secret_jwt"):
+                print(f"    auth     {client.token_endpoint_auth_method}", file=out)
+            if (key_files or {}).get(client.client_id):
+                print(f"    key      {(key_files or {})[client.client_id]}", file=out)
+            if set(client.grant_types) != set(default_grant_types(client.public)):
+                print(f"    grants   {' '.join(client.grant_types)}", file=out)
             for uri in client.redirect_uris:
                 print(f"    redirect {uri}", file=out)
         for user in provider.users:
@@ -319,8 +343,15 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         bound = f"[{host}]" if ":" in host else host  # server.url may be --public-url
         admin = (server.admin_url, admin_token) if server.admin_url and admin_token else None
         scheme = "https" if server.tls else "http"
+        keys = None if args.config else {k: f for k in DEMO_KEYS if (f := demo_key_file(k))}
         _banner(
-            f"{scheme}://{bound}:{server.port}", providers, out, scenarios, admin, server.ca_file
+            f"{scheme}://{bound}:{server.port}",
+            providers,
+            out,
+            scenarios,
+            admin,
+            server.ca_file,
+            keys,
         )
         tune_collector()  # after the banner: the start is not held up by a collection
         while not stop.wait(0.5):

@@ -20,7 +20,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import requests_oauth2client as roc
 
 from mockauth import Provider, ProviderConfig, load_config
 from mockauth.cli import _is_loopback, build_parser, demo_config, serve
@@ -99,6 +101,47 @@ def test_banner_shows_the_demo_credentials_and_they_work(start: Any) -> None:
     token = f"{served.url}/default/token"
     assert client_credentials(token, service.client_id, service.client_secret) == 200
     assert client_credentials(token, service.client_id, "wrong-secret") == 401
+
+
+def test_the_demo_device_exchange_and_signer_clients_work(start: Any) -> None:
+    """The demo's device client, token-exchange gateway and private_key_jwt signer,
+    the signer with the key file the banner names."""
+    served = start()
+    base = f"{served.url}/default"
+    demo = {c.client_id: c for c in demo_config().issuers[0].clients}
+    with httpx.Client(timeout=10) as http:
+        started = http.post(f"{base}/device_authorization", data={"client_id": "demo-device"})
+        device = started.json()
+        # with no login page, opening the complete URI approves as the default user
+        assert http.get(device["verification_uri_complete"]).status_code == 200
+        polled = http.post(f"{base}/token", data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": device["device_code"], "client_id": "demo-device",
+        })  # fmt: skip
+        assert polled.status_code == 200, polled.text
+
+        service = demo["demo-service"]
+        subject = http.post(f"{base}/token", data={"grant_type": "client_credentials"},
+                            auth=(service.client_id, service.client_secret or ""))  # fmt: skip
+        gateway = demo["demo-gateway"]
+        exchange = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": subject.json()["access_token"],
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "audience": "orders",
+        }
+        gateway_auth = (gateway.client_id, gateway.client_secret or "")
+        exchanged = http.post(f"{base}/token", auth=gateway_auth, data=exchange)
+        assert exchanged.status_code == 200, exchanged.text
+        assert exchanged.json()["issued_token_type"].endswith(":access_token")
+
+    key_line = next(line for line in served.banner if line.strip().startswith("key "))
+    key_file = Path(key_line.split(None, 1)[1])
+    private = json.loads(key_file.read_text())
+    assert "d" in private  # the private half, for the user's client
+    signer = roc.OAuth2Client(f"{base}/token", auth=roc.PrivateKeyJwt("demo-signer", private),
+                              testing=True)  # fmt: skip
+    assert signer.client_credentials().access_token
 
 
 def test_sigterm_exits_cleanly(start: Any) -> None:

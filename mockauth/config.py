@@ -628,6 +628,10 @@ def _build(cls: type[T], data: Any, prefix: str) -> T:
         if not isinstance(name, str) or name not in names:
             raise ConfigError(_join(prefix, str(name)), f"unknown key{_key_hint(cls, name, names)}")
         values[name] = _convert(hints[name], value, _join(prefix, name))
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in values:
+            raise ConfigError(_join(prefix, f.name), "is required")
     try:
         return cls(**values)
     except ConfigError as exc:

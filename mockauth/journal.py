@@ -55,6 +55,21 @@ def basic_client_id(header: str | None) -> str | None:
     return unquote_plus(client_id) if sep else None
 
 
+def assertion_client_id(assertion: str | None) -> str | None:
+    """The client a client assertion names (its ``sub``, RFC 7523 §3), unverified:
+    who the call claims to be, as a ``client_id`` parameter would say.
+    """
+    if not assertion or assertion.count(".") != 2 or len(assertion) > 16_384:
+        return None
+    payload = assertion.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) and sub else None
+
+
 class Call:
     """One request as the provider saw it, and how it answered.
 
@@ -104,7 +119,11 @@ class Call:
 
     def _resolve(self, raw: Mapping[str, str], authorization: str | None) -> None:
         self._params = redact(raw)
-        self._client_id = raw.get("client_id") or basic_client_id(authorization)
+        self._client_id = (
+            raw.get("client_id")
+            or basic_client_id(authorization)
+            or assertion_client_id(raw.get("client_assertion"))
+        )
 
     def _ensure(self) -> None:
         if self._params is None:

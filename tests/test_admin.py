@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client as WsgiClient
@@ -959,8 +960,8 @@ def test_every_described_operation_exists(server: LiveServer, token: str) -> Non
     with httpx.Client(headers={TOKEN_HEADER: token}) as client:
         for path, ops in doc["paths"].items():
             concrete = path.format(issuer_id="default", client_id="nobody", user="nobody",
-                                   rule_id="999999", kid="nobody",
-                                   user_code="BBBB-BBBB")  # fmt: skip
+                                   rule_id="999999", kid="nobody", user_code="BBBB-BBBB",
+                                   issuer="https%3A%2F%2Fnobody.test")  # fmt: skip
             for method in ops:
                 response = client.request(method.upper(), server.admin_url + concrete, json={})
                 assert response.status_code != 405, (method, path)
@@ -1066,6 +1067,13 @@ def test_every_route_answers_as_described(
     call("POST", f"{D}/clients/c1/rotate_secret", {},
          template=f"{t}/clients/{{client_id}}/rotate_secret")  # fmt: skip
     call("DELETE", f"{D}/clients/c1", template=f"{t}/clients/{{client_id}}")
+    trusted = f"{t}/trusted_issuers"
+    call("GET", f"{D}/trusted_issuers", template=trusted)
+    call("POST", f"{D}/trusted_issuers",
+         {"issuer": "https://idp.test", "jwks_uri": "http://127.0.0.1:9/jwks", "subjects": ["a"]},
+         template=trusted)  # fmt: skip
+    call("GET", f"{D}/trusted_issuers/https%3A%2F%2Fidp.test", template=f"{trusted}/{{issuer}}")
+    call("DELETE", f"{D}/trusted_issuers/https%3A%2F%2Fidp.test", template=f"{trusted}/{{issuer}}")
     call("GET", f"{D}/users", template=f"{t}/users")
     call("POST", f"{D}/users", {"username": "u1", "email": "u1@example.com"},
          template=f"{t}/users")  # fmt: skip
@@ -1378,3 +1386,46 @@ def test_unknown_devices_and_users_are_404(
     assert admin.error("POST", path, {"user": "nobody"}, status=404)["key"] == "user"
     assert admin.error("POST", path, {"usr": "bob"}, status=400)["key"] == "usr"
     admin.error("POST", f"/issuers/default/devices/{started['user_code']}/deny", {"x": 1})
+
+
+def test_trusted_issuers_over_the_admin_api(
+    admin: AdminClient, server: LiveServer, provider: Provider
+) -> None:
+    """Trust an issuer at run time, use it for a JWT bearer grant, and reset it away."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "idp-k"}
+    issuers = "/issuers/default/trusted_issuers"
+    bearer = {
+        "client_id": "bearer",
+        "client_secret": "bearer-secret-0123456789",
+        "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    }
+    admin.ok("POST", "/issuers/default/clients", bearer, status=201)
+    added = admin.ok("POST", issuers, {"issuer": "https://idp.test", "jwks": {"keys": [jwk]},
+                                       "subjects": ["svc"]}, status=201)  # fmt: skip
+    assert added["subjects"] == ["svc"]
+    assert admin.ok("GET", issuers)["trusted_issuers"][0]["issuer"] == "https://idp.test"
+    one = admin.ok("GET", f"{issuers}/https%3A%2F%2Fidp.test")
+    assert one["jwks"]["keys"][0]["kid"] == "idp-k"
+
+    now = provider.clock.now()
+    assertion = jwt.encode(
+        {"iss": "https://idp.test", "sub": "svc", "aud": provider.issuer, "exp": now + 60},
+        key, "ES256", headers={"kid": "idp-k"},
+    )  # fmt: skip
+    granted = httpx.post(provider.endpoint("token"), auth=("bearer", "bearer-secret-0123456789"),
+                         data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                               "assertion": assertion})  # fmt: skip
+    assert granted.status_code == 200, granted.text
+
+    assert admin.error("POST", issuers, {"issuer": "https://idp.test", "jwks": {"keys": [jwk]}},
+                       status=409)["key"] == "issuer"  # fmt: skip
+    assert admin.error("POST", issuers, {"issuer": "https://x.test"})["key"] == "jwks"
+    assert admin.error("POST", issuers, {"issuer": "https://x.test", "jwks_uri": "http://h/j",
+                                         "subject": ["a"]})["key"] == "subject"  # fmt: skip
+    admin.error("GET", f"{issuers}/https%3A%2F%2Fnobody.test", status=404)
+    admin.ok("POST", "/issuers/default/reset", {}, status=200)
+    assert admin.ok("GET", issuers)["trusted_issuers"] == []
+    admin.ok("POST", issuers, {"issuer": "https://idp.test", "jwks": {"keys": [jwk]}}, status=201)
+    admin.ok("DELETE", f"{issuers}/https%3A%2F%2Fidp.test", status=204)
+    admin.error("DELETE", f"{issuers}/https%3A%2F%2Fidp.test", status=404)

@@ -9,16 +9,25 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from ..config import ClientConfig, UserConfig, parse
+from ..config import ClientConfig, TrustedIssuerConfig, UserConfig, parse
 from ..errors import ConfigError, MockauthError, UnknownClientError, UnknownUserError
 from ..http import Response
 from .errors import _from_config_error, bad, conflict, not_found
 from .inputs import _MAX_TIME, _fields, _instant, _nonempty, _number
-from .views import _reply, call_json, client_json, clock_json, issuer_json, user_json
+from .views import (
+    _reply,
+    call_json,
+    client_json,
+    clock_json,
+    issuer_json,
+    trusted_json,
+    user_json,
+)
 
 if TYPE_CHECKING:
     from ..clients import Client
     from ..scenarios.rules import Rule
+    from ..trust import TrustedIssuer
     from ..users import User
     from .context import Context
 
@@ -75,8 +84,13 @@ def _created(ctx: Context, collection: str, ident: str, body: dict[str, Any]) ->
 
 
 def _config(ctx: Context, cls: type[T]) -> T:
+    body = dict(ctx.body())
+    hints = typing.get_type_hints(cls)
+    for name, value in body.items():  # JSON Schema's integers include 60.0
+        if hints.get(name) is int and isinstance(value, float) and value.is_integer():
+            body[name] = int(value)
     try:
-        return parse(cls, ctx.body())
+        return parse(cls, body)
     except ConfigError as exc:
         raise _from_config_error(exc) from None
 
@@ -107,6 +121,40 @@ def _remove_client(ctx: Context) -> Response:
         ctx.provider.remove_client(client.client_id)
     except UnknownClientError:  # removed meanwhile
         raise not_found(f"no client {client.client_id!r}", "client_id") from None
+    return Response(status=204)
+
+
+def _trusted_issuers(ctx: Context) -> Response:
+    return _reply({"trusted_issuers": [trusted_json(t) for t in ctx.provider.trusted_issuers]})
+
+
+def _trust_issuer(ctx: Context) -> Response:
+    config = _config(ctx, TrustedIssuerConfig)
+    try:
+        trusted = ctx.provider.services.trusted.add(config)
+    except MockauthError as exc:  # trusted already
+        raise conflict(str(exc), "issuer") from None
+    return _created(ctx, "trusted_issuers", trusted.issuer, trusted_json(trusted))
+
+
+def _trusted(ctx: Context) -> TrustedIssuer:
+    issuer = ctx.params["issuer"]
+    found = ctx.provider.services.trusted.get(issuer)
+    if found is None:
+        raise not_found(f"issuer {issuer!r} is not trusted", "issuer")
+    return found
+
+
+def _get_trusted(ctx: Context) -> Response:
+    return _reply(trusted_json(_trusted(ctx)))
+
+
+def _untrust_issuer(ctx: Context) -> Response:
+    trusted = _trusted(ctx)
+    try:
+        ctx.provider.untrust_issuer(trusted.issuer)
+    except MockauthError:  # removed meanwhile
+        raise not_found(f"issuer {trusted.issuer!r} is not trusted", "issuer") from None
     return Response(status=204)
 
 

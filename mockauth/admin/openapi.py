@@ -9,7 +9,13 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
-from ..config import STANDARD_CLAIMS, ClientConfig, UserConfig
+from ..config import (
+    ASYMMETRIC_ALGS,
+    STANDARD_CLAIMS,
+    ClientConfig,
+    TrustedIssuerConfig,
+    UserConfig,
+)
 from ..registry import AUTH_METHODS, ENDPOINTS, GRANTS
 from ..scenarios.rules import MATCH_KEYS
 from .access import TOKEN_HEADER
@@ -36,6 +42,21 @@ _URI = {
     "type": "string",
     "format": "uri",
     "pattern": "^(?:(?![Hh][Tt][Tt][Pp][Ss]?:)[A-Za-z][A-Za-z0-9+.-]*:|[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+)",
+}
+#: An http(s) URL without a fragment (a JWK Set's address).
+_HTTP_URL = {"type": "string", "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+[^#]*$"}
+#: A public JWK (RFC 7517 §4): a kty, and no private key members.
+_PUBLIC_JWK = {
+    "type": "object",
+    "properties": {"kty": {"type": "string"}},
+    "required": ["kty"],
+    "not": {"anyOf": [{"required": [m]} for m in ("d", "p", "q", "dp", "dq", "qi", "k")]},
+}
+#: A JWK Set (RFC 7517 §5): a non-empty list of public keys.
+_JWKS = {
+    "type": "object",
+    "properties": {"keys": {"type": "array", "minItems": 1, "items": _PUBLIC_JWK}},
+    "required": ["keys"],
 }
 #: A redirect URI: an absolute URI without a fragment (RFC 6749 §3.1.2).
 _REDIRECT_URI = {**_URI, "pattern": _URI["pattern"] + "[^#]*$"}
@@ -185,22 +206,58 @@ def _components() -> dict[str, Any]:
                 "software_version": {"type": "string"},
                 "jwks": {"type": "object"},
                 "jwks_uri": {"type": "string"},
+                "token_endpoint_auth_signing_alg": {"type": "string"},
+                "reject_replayed_assertions": {"type": ["boolean", "null"]},
             },
             ("client_id", "client_secret", "public", "redirect_uris", "grant_types"),
         ),
+        "TrustedIssuer": _object_schema(
+            {
+                "issuer": {"type": "string"},
+                "jwks": {"type": ["object", "null"]},
+                "jwks_uri": nullable_string,
+                "subjects": {"type": ["array", "null"], "items": {"type": "string"}},
+                "audiences": string_list,
+                "algorithms": string_list,
+                "max_lifetime": {"type": "integer"},
+                "reject_replay": {"type": "boolean"},
+            },
+            (
+                "issuer",
+                "jwks",
+                "jwks_uri",
+                "subjects",
+                "audiences",
+                "algorithms",
+                "max_lifetime",
+                "reject_replay",
+            ),
+        ),
+        "TrustedIssuerInput": {
+            **_config_schema(
+                TrustedIssuerConfig,
+                {
+                    "issuer": {"type": "string", "minLength": 1},
+                    "jwks": _JWKS,
+                    "jwks_uri": _HTTP_URL,
+                    "algorithms": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"enum": list(ASYMMETRIC_ALGS)},
+                    },
+                    "max_lifetime": {"type": "integer", "minimum": 1},
+                },
+            ),
+            "required": ["issuer"],
+            "oneOf": [{"required": ["jwks"]}, {"required": ["jwks_uri"]}],
+            "description": "jwks or jwks_uri, one of them",
+        },
         "ClientInput": _config_schema(
             ClientConfig,
             {
                 **{name: _nullable(_URI) for name in _URI_FIELDS},
-                "jwks": _nullable(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "keys": {"type": "array", "minItems": 1, "items": {"type": "object"}}
-                        },
-                        "required": ["keys"],
-                    }
-                ),
+                "jwks_uri": _nullable(_HTTP_URL),
+                "jwks": _nullable(_JWKS),
                 "response_types": _nullable(
                     {"type": "array", "items": {"type": "string", "pattern": _RESPONSE_TYPE}}
                 ),

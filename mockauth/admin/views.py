@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..journal import Call
     from ..keys import SigningKey
     from ..provider import Provider
+    from ..trust import TrustedIssuer
     from ..users import User
 
 
@@ -43,6 +44,7 @@ def client_json(client: Client) -> dict[str, Any]:
         "default_scope": client.default_scope,
         "audience": list(client.audience),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "reject_replayed_assertions": client.reject_replayed_assertions,
         "extra_claims": dict(client.extra_claims),
         "name": client.name,
         "lenient": client.lenient,
@@ -77,6 +79,21 @@ def call_json(call: Call) -> dict[str, Any]:
         "rule": call.rule.id if call.rule is not None else None,
         "issued": [dict(entry) for entry in call.issued],
         "events": [dict(entry) for entry in call.events],
+    }
+
+
+def trusted_json(trusted: TrustedIssuer) -> dict[str, Any]:
+    """A trusted issuer as configured (its keys are public)."""
+    config = trusted.config
+    return {
+        "issuer": config.issuer,
+        "jwks": dict(config.jwks) if config.jwks is not None else None,
+        "jwks_uri": config.jwks_uri,
+        "subjects": list(config.subjects) if config.subjects is not None else None,
+        "audiences": list(config.audiences),
+        "algorithms": list(config.algorithms),
+        "max_lifetime": config.max_lifetime,
+        "reject_replay": config.reject_replay,
     }
 
 

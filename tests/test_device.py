@@ -251,3 +251,18 @@ def test_bad_device_rules_are_clear_errors(rule: dict[str, Any], message: str) -
 
     with pytest.raises(ConfigError, match=message):
         Scenario.from_mapping({"rules": [rule]})
+
+
+def test_a_scenario_naming_no_such_user_answers_a_clear_server_error(
+    provider: Provider, http: httpx.Client
+) -> None:
+    """The scenario's mistake is the answer (a server_error naming the user), not a crash."""
+    from mockauth.scenarios.files import Scenario
+
+    rule = {"endpoint": "token", "grant_type": GRANT_TYPE, "approve_device": "nobody"}
+    Scenario.from_mapping({"rules": [rule]}).apply(provider)
+    answer = _poll(http, provider, _start(http, provider)["device_code"])
+    assert (answer.status_code, answer.json()["error"]) == (500, "server_error")
+    assert "approve_device names no user 'nobody'" in answer.json()["error_description"]
+    (device,) = provider.services.store.devices.items.values()
+    assert device.status == "pending"  # nothing was decided

@@ -113,6 +113,10 @@ def test_toml_examples_load(index: int, tmp_path: Path) -> None:
         from mockauth.config import Limits
 
         assert load_config(path).limits != Limits()  # each value read, none ignored
+    elif body.startswith("[[trusted_issuers]]"):
+        (trusted,) = load_config(path).issuers[0].trusted_issuers
+        assert trusted.subjects  # each documented key is one the config reads
+        assert Provider(trusted_issuers=[trusted]).trusted_issuers[0].issuer == trusted.issuer
     else:
         issuers = load_config(path).issuers
         assert [Provider(issuer).client("web").client_id for issuer in issuers] == ["web"]

@@ -38,7 +38,7 @@ LIBRARY_DIR = ROOT / "fixtures" / "scenarios"
 LIBRARY = sorted(LIBRARY_DIR.glob("*.*"))
 EXPECTED_LIBRARY = {
     "flaky-token-endpoint", "key-rotation-mid-session", "bad-secret", "expired-refresh-token",
-    "slow-jwks", "clock-skew", "provider-outage",
+    "slow-jwks", "clock-skew", "provider-outage", "device-slow-approval", "assertion-rejected",
 }  # fmt: skip
 SECRET = "svc-secret-0123456789-abcdefghij"
 T2030 = 1893456000  # 2030-01-01T00:00:00Z
@@ -118,6 +118,52 @@ def test_every_library_scenario_loads_and_is_documented(path: Path) -> None:
     for provider in (new_provider(), new_provider()):
         rules = scenario.apply(provider)
         assert provider.rules == rules
+
+
+def test_device_slow_approval_is_pending_pending_slow_down_then_tokens() -> None:
+    provider = new_provider()
+    provider.add_client(client_id="tv", public=True,
+                        grant_types=["urn:ietf:params:oauth:grant-type:device_code"])  # fmt: skip
+    library("device-slow-approval").apply(provider)
+    with served(provider) as http:
+        started = http.post(provider.endpoint("device_authorization"), data={"client_id": "tv"})
+        poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "tv",
+                "device_code": started.json()["device_code"]}  # fmt: skip
+        answers = [http.post(provider.endpoint("token"), data=poll) for _ in range(4)]
+    assert [a.json().get("error") for a in answers] == [
+        "authorization_pending", "authorization_pending", "slow_down", None,
+    ]  # fmt: skip
+    assert "access_token" in answers[3].json()
+    provider.check_rules()  # strict: used up
+
+
+def test_assertion_rejected_refuses_assertions_and_nothing_else() -> None:
+    import json
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k"}
+    provider = new_provider()
+    provider.add_client(client_id="signer", token_endpoint_auth_method="private_key_jwt",
+                        jwks={"keys": [jwk]}, grant_types=["client_credentials"])  # fmt: skip
+    library("assertion-rejected").apply(provider)
+    now = time.time()
+    assertion = jwt.encode(
+        {"iss": "signer", "sub": "signer", "aud": provider.issuer, "exp": now + 60, "jti": "j1"},
+        key,
+        "ES256",
+        headers={"kid": "k"},
+    )
+    with served(provider) as http:
+        refused = http.post(provider.endpoint("token"), data={
+            "grant_type": "client_credentials", "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        })  # fmt: skip
+        assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")
+        assert client_credentials(http, provider).status_code == 200  # a secret still works
 
 
 def test_flaky_token_endpoint_gives_503_503_then_the_real_answer() -> None:

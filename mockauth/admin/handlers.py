@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from ..config import ClientConfig, TrustedIssuerConfig, UserConfig, parse
-from ..errors import ConfigError, MockauthError, UnknownClientError, UnknownUserError
+from ..errors import ConfigError, MockauthError, UnknownClientError
 from ..http import Response
 from .errors import _from_config_error, bad, conflict, not_found
 from .inputs import _MAX_TIME, _fields, _instant, _nonempty, _number
@@ -115,13 +115,20 @@ def _get_client(ctx: Context) -> Response:
     return _reply(client_json(_client(ctx)))
 
 
-def _remove_client(ctx: Context) -> Response:
-    client = _client(ctx)
+def _removed(remove: Callable[[], None], key: str, message: str) -> Response:
+    """204 once ``remove()`` did it; 404 when the entry went meanwhile."""
     try:
-        ctx.provider.remove_client(client.client_id)
-    except UnknownClientError:  # removed meanwhile
-        raise not_found(f"no client {client.client_id!r}", "client_id") from None
+        remove()
+    except MockauthError:  # removed meanwhile
+        raise not_found(message, key) from None
     return Response(status=204)
+
+
+def _remove_client(ctx: Context) -> Response:
+    client_id = _client(ctx).client_id
+    return _removed(
+        lambda: ctx.provider.remove_client(client_id), "client_id", f"no client {client_id!r}"
+    )
 
 
 def _trusted_issuers(ctx: Context) -> Response:
@@ -150,12 +157,10 @@ def _get_trusted(ctx: Context) -> Response:
 
 
 def _untrust_issuer(ctx: Context) -> Response:
-    trusted = _trusted(ctx)
-    try:
-        ctx.provider.untrust_issuer(trusted.issuer)
-    except MockauthError:  # removed meanwhile
-        raise not_found(f"issuer {trusted.issuer!r} is not trusted", "issuer") from None
-    return Response(status=204)
+    issuer = _trusted(ctx).issuer
+    return _removed(
+        lambda: ctx.provider.untrust_issuer(issuer), "issuer", f"issuer {issuer!r} is not trusted"
+    )
 
 
 def _rotate_secret(ctx: Context) -> Response:
@@ -200,12 +205,8 @@ def _get_user(ctx: Context) -> Response:
 
 
 def _remove_user(ctx: Context) -> Response:
-    user = _user(ctx)
-    try:
-        ctx.provider.remove_user(user.sub)
-    except UnknownUserError:
-        raise not_found(f"no user {user.sub!r}", "user") from None
-    return Response(status=204)
+    sub = _user(ctx).sub
+    return _removed(lambda: ctx.provider.remove_user(sub), "user", f"no user {sub!r}")
 
 
 # rules

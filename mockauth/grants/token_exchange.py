@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import jose
 from ..errors import InvalidRequest, InvalidScope, InvalidTarget, InvalidToken, OAuthError
-from ..tokens.response import TokenGrant, TokenResponse, issue
-from ..users import claims_for_scopes
+from ..tokens.response import TokenGrant, TokenResponse, id_token_for, issue
 from . import Grant, register_grant
 from .common import check_scope, new_grant_id, parse_scope, requested_targets, resolve_audience
 
@@ -308,17 +307,7 @@ class TokenExchangeGrant(Grant):
             raise InvalidTarget("an id_token is issued for the requesting client: leave out "
                                 "audience and resource")  # fmt: skip
         user = s.users.find(subject.sub)
-        claims = {**claims_for_scopes(user, subject.sub, scope), **act}
-        claims.pop("sub")
-        token = s.tokens.id_token(
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            sub=subject.sub,
-            auth_time=subject.auth_time,
-            alg=client.id_token_signed_response_alg,
-            claims=claims,
-            user=user,
-        )
+        token = id_token_for(s, client, subject.sub, scope, subject.auth_time, user, extra=act)
         ttl = s.config.tokens.id_token_ttl
         return TokenResponse(access_token=token, token_type="N_A", expires_in=ttl, scope=scope,
                              issued_token_type=ID_TOKEN)  # fmt: skip

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from ..clients import Client
     from ..services import Services
     from ..store import RefreshRecord
+    from ..users import User
 
-__all__ = ["TokenGrant", "TokenResponse", "issue"]
+__all__ = ["TokenGrant", "TokenResponse", "id_token_for", "issue"]
 
 
 @dataclass(frozen=True)
@@ -141,18 +142,40 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
             )
             response.refresh_token = new.token
     if grant.user_bound and grant.with_id_token and "openid" in grant.scope:
-        claims = claims_for_scopes(user, grant.sub, grant.scope)
-        claims.pop("sub")
-        response.id_token = s.tokens.id_token(
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            sub=grant.sub,
-            auth_time=grant.auth_time,
-            alg=client.id_token_signed_response_alg,
-            nonce=grant.nonce,
-            access_token=access_token,
-            sid=grant.sid,
-            claims=claims,
-            user=user,
-        )
+        response.id_token = id_token_for(
+            s, client, grant.sub, grant.scope, grant.auth_time, user,
+            nonce=grant.nonce, access_token=access_token, sid=grant.sid,
+        )  # fmt: skip
     return response
+
+
+def id_token_for(
+    s: Services,
+    client: Client,
+    sub: str,
+    scope: tuple[str, ...],
+    auth_time: int | None,
+    user: User | None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    nonce: str | None = None,
+    access_token: str | None = None,
+    sid: str | None = None,
+) -> str:
+    """An ID token for ``client`` about ``sub``, with the user claims ``scope``
+    releases (OIDC Core §5.4) and ``extra`` claims, in the client's algorithm.
+    """
+    claims = {**claims_for_scopes(user, sub, scope), **(extra or {})}
+    claims.pop("sub")
+    return s.tokens.id_token(
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        sub=sub,
+        auth_time=auth_time,
+        alg=client.id_token_signed_response_alg,
+        nonce=nonce,
+        access_token=access_token,
+        sid=sid,
+        claims=claims,
+        user=user,
+    )

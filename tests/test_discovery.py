@@ -251,6 +251,7 @@ def _auth_kwargs(method: str, client: Client) -> dict[str, Any]:
     raise AssertionError(f"advertised auth method {method!r} is not covered by this test")
 
 
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_METHODS = {"private_key_jwt": "ES256", "client_secret_jwt": "HS256"}
 
 
@@ -277,7 +278,7 @@ def _assertion_works(
     client_id = f"by-{method}-{endpoint}"
     provider.add_client(
         client_id=client_id, token_endpoint_auth_method=method,
-        grant_types=["client_credentials"], **fields,
+        grant_types=["client_credentials", DEVICE_CODE], **fields,
     )  # fmt: skip
     url = metadata[f"{endpoint}_endpoint"]
     now = time.time()
@@ -287,15 +288,19 @@ def _assertion_works(
             "client_assertion": jwt.encode(claims, key, algorithm=JWT_METHODS[method])}  # fmt: skip
     if endpoint == "token":
         data["grant_type"] = "client_credentials"
-    else:
+    elif endpoint != "device_authorization":
         data["token"] = provider.issue_token("alice", client_id=client_id)
     r = http.post(url, data=data)
     assert r.status_code == 200, (endpoint, method, r.text)
     if endpoint == "introspection":
         assert r.json()["active"] is True, method
+    if endpoint == "device_authorization":
+        assert "device_code" in r.json(), method
 
 
-@pytest.mark.parametrize("endpoint", ["token", "introspection", "revocation"])
+@pytest.mark.parametrize(
+    "endpoint", ["token", "introspection", "revocation", "device_authorization"]
+)
 def test_every_advertised_auth_method_works(
     http: httpx.Client,
     provider: Provider,
@@ -312,6 +317,10 @@ def test_every_advertised_auth_method_works(
             continue
         client = spa if method == "none" else web
         kwargs = _auth_kwargs(method, client)
+        if endpoint == "device_authorization":
+            r = http.post(metadata[f"{endpoint}_endpoint"], **kwargs)
+            assert "device_code" in r.json(), (method, r.text)
+            continue
         tokens = code_flow(http, provider, client)
         if endpoint == "token":
             kwargs["data"].update(grant_type="refresh_token", refresh_token=tokens["refresh_token"])

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ._check import is_loopback
 from .config import ClientConfig, parse
 from .errors import MockauthError, UnknownClientError
+from .ids import unique_hex
 from .keys import b64url
 from .registry import default_grant_types
 
@@ -25,7 +26,7 @@ __all__ = ["DESCRIPTIVE", "Client", "ClientRegistry"]
 DESCRIPTIVE = (
     "client_name", "response_types", "client_uri", "logo_uri", "tos_uri", "policy_uri",
     "contacts", "software_id", "software_version", "jwks", "jwks_uri",
-    "token_endpoint_auth_signing_alg",
+    "token_endpoint_auth_signing_alg", "application_type",
 )  # fmt: skip
 
 
@@ -67,7 +68,13 @@ class Client:
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
+    application_type: str | None = None
     reject_replayed_assertions: bool | None = None
+    #: Dynamic registration (RFC 7591 §3.2.1): when the id was issued, when the
+    #: secret expires (0: never), and the RFC 7592 registration access token.
+    client_id_issued_at: int | None = None
+    client_secret_expires_at: int | None = None
+    registration_access_token: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -99,6 +106,10 @@ class Client:
             "scope": self.scope,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
         }
+        if self.client_id_issued_at is not None:
+            data["client_id_issued_at"] = self.client_id_issued_at
+            if self.client_secret is not None:
+                data["client_secret_expires_at"] = self.client_secret_expires_at or 0
         for name in DESCRIPTIVE:
             value = getattr(self, name)
             if isinstance(value, tuple):
@@ -236,6 +247,45 @@ class ClientRegistry:
             )
             self._clients[client_id] = client
         return client
+
+    def register(
+        self, config: ClientConfig, *, issued_at: int, secret_ttl: int, token: str
+    ) -> Client:
+        """A dynamically registered client (RFC 7591 §3.2.1): a fresh id and, for
+        a confidential client, a secret expiring ``secret_ttl`` s after ``issued_at``.
+        """
+        client_id = unique_hex()
+        client = self.add(config, client_id=client_id)
+        expires = issued_at + secret_ttl if secret_ttl and not client.public else 0
+        return self._update(
+            client_id, client_id_issued_at=issued_at, client_secret_expires_at=expires,
+            registration_access_token=token,
+        )  # fmt: skip
+
+    def replace(self, client_id: str, config: ClientConfig) -> Client:
+        """RFC 7592 §2.2: the registration of ``client_id`` replaced whole by
+        ``config``; its id, secret and registration fields stay.
+        """
+        with self._lock:
+            old = self.client(client_id)
+            del self._clients[client_id]
+            try:
+                secret = None if config.public else old.client_secret
+                new = self.add(config, client_id=client_id, client_secret=secret)
+            except Exception:
+                self._clients[client_id] = old
+                raise
+            return self._update(
+                client_id, client_id_issued_at=old.client_id_issued_at,
+                client_secret_expires_at=old.client_secret_expires_at if not new.public else 0,
+                registration_access_token=old.registration_access_token,
+            )  # fmt: skip
+
+    def _update(self, client_id: str, **changes: Any) -> Client:
+        with self._lock:
+            updated = dataclasses.replace(self.client(client_id), **changes)
+            self._clients[client_id] = updated
+        return updated
 
     def get(self, client_id: str) -> Client | None:
         """The client registered as ``client_id``, or ``None`` (lenient: a new one)."""

@@ -33,6 +33,7 @@ __all__ = [
     "STANDARD_CLAIMS",
     "ClientConfig",
     "ProviderConfig",
+    "RegistrationConfig",
     "ServerConfig",
     "TokenConfig",
     "TrustedIssuerConfig",
@@ -163,6 +164,7 @@ class ClientConfig:
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
+    application_type: Literal["web", "native"] | None = None
     reject_replayed_assertions: bool | None = None
     name: str | None = None
     allowed_scopes: tuple[str, ...] | None = None
@@ -349,6 +351,31 @@ class TokenConfig:
             raise ConfigError("code_ttl", "at most 600 seconds (RFC 6749 §4.1.2)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class RegistrationConfig:
+    """Dynamic client registration (RFC 7591) and its management (RFC 7592).
+
+    On and open by default: anyone may register a client. ``initial_access_token``
+    protects it (RFC 7591 §3: the POST carries it as a Bearer token);
+    ``redirect_uris`` bounds what may be registered, each entry an exact URI
+    or a prefix ending in ``*``. A registered client's secret expires
+    ``client_secret_ttl`` seconds after it was issued (0: never).
+    """
+
+    enabled: bool = True
+    initial_access_token: str | None = None
+    redirect_uris: tuple[str, ...] | None = None
+    client_secret_ttl: int = 0
+
+    def __post_init__(self) -> None:
+        if self.initial_access_token == "":
+            raise ConfigError("initial_access_token", "must not be empty")
+        for i, uri in enumerate(self.redirect_uris or ()):
+            _check_uri(f"redirect_uris[{i}]", uri.removesuffix("*") or "x:")
+        if self.client_secret_ttl < 0:
+            raise ConfigError("client_secret_ttl", "must not be negative (0: never expires)")
+
+
 DEFAULT_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 
@@ -383,6 +410,7 @@ class ProviderConfig:
     issuer_from_host: bool = False
     reject_replayed_assertions: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
+    registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:
@@ -395,6 +423,11 @@ class ProviderConfig:
         if not isinstance(self.tokens, TokenConfig):
             raise ConfigError(
                 "tokens", "expected a TokenConfig; plain data goes through from_mapping()"
+            )
+        if not isinstance(self.registration, RegistrationConfig):
+            raise ConfigError(
+                "registration",
+                "expected a RegistrationConfig; plain data goes through from_mapping()",
             )
         _check_issuer_id(self.issuer_id)
         if self.issuer is not None:

@@ -25,9 +25,12 @@ __all__ = [
     "InsufficientScope",
     "InteractionRequired",
     "InvalidClient",
+    "InvalidClientMetadata",
     "InvalidGrant",
+    "InvalidRedirectUri",
     "InvalidRequest",
     "InvalidScope",
+    "InvalidSoftwareStatement",
     "InvalidTarget",
     "InvalidToken",
     "LoginRequired",
@@ -39,6 +42,7 @@ __all__ = [
     "ServerError",
     "ServerThreadError",
     "TemporarilyUnavailable",
+    "UnapprovedSoftwareStatement",
     "UnauthorizedClient",
     "UnknownClientError",
     "UnknownUserError",
@@ -223,6 +227,30 @@ class RequestUriNotSupported(OAuthError):
     """OIDC Core §3.1.2.6: the ``request_uri`` parameter is not supported."""
 
     error = "request_uri_not_supported"
+
+
+class InvalidRedirectUri(OAuthError):
+    """RFC 7591 §3.2.2: a redirect URI of the registration is not acceptable."""
+
+    error = "invalid_redirect_uri"
+
+
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 §3.2.2: a client metadata field is invalid."""
+
+    error = "invalid_client_metadata"
+
+
+class InvalidSoftwareStatement(OAuthError):
+    """RFC 7591 §3.2.2: the software statement is invalid."""
+
+    error = "invalid_software_statement"
+
+
+class UnapprovedSoftwareStatement(OAuthError):
+    """RFC 7591 §3.2.2: the software statement is valid but not approved here."""
+
+    error = "unapproved_software_statement"
 
 
 class NotFound(OAuthError):

@@ -44,7 +44,7 @@ def build_metadata(s: Services) -> dict[str, Any]:
     doc: dict[str, Any] = {"issuer": base}
     auth_endpoints = []
     for ep in endpoints():
-        if ep.metadata_key:
+        if ep.metadata_key and ep.served_by(s):
             doc[ep.metadata_key] = base + ep.route
             if ep.client_auth != "none":
                 auth_endpoints.append(ep.metadata_key)

@@ -100,7 +100,9 @@ class Pipeline:
         found = router_for(self.services.issuer_path).match(request.path)
         if found is None:
             return self.not_found(request)
-        endpoint, _ = found
+        endpoint, request.route_params = found
+        if endpoint.enabled is not None and not endpoint.enabled(self.services):
+            return self.not_found(request)
         method = request.method
         if method == "OPTIONS":
             return _preflight(endpoint)

@@ -53,6 +53,7 @@ class TrustedIssuer:
         require: Sequence[str] = ("iss", "sub", "exp"),
         error: type[OAuthError] = InvalidGrant,
         what: str = "the token",
+        subject_optional: bool = False,
     ) -> dict[str, Any]:
         """The claims of ``token`` once signed by this issuer's key with one of its
         algorithms, live on ``now``, for an allowed subject and (with
@@ -73,6 +74,8 @@ class TrustedIssuer:
         jose.check_times(claims, now, error=error)
         subjects = self.config.subjects
         sub = claims.get("sub")
+        if sub is None and subject_optional:
+            return claims
         if not isinstance(sub, str) or not sub:
             raise error(f"{what}'s sub must be a non-empty string")
         if subjects is not None and sub not in subjects:

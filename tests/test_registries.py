@@ -329,7 +329,8 @@ def test_the_live_server_serves_a_registered_endpoint(team: Provider) -> None:
 def test_the_built_ins_are_listed_in_discovery_order() -> None:
     assert ENDPOINTS.names() == (
         "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke",
-        "end_session", "device_authorization", "device_verification",
+        "end_session", "device_authorization", "device_verification", "registration",
+        "registration_client",
     )  # fmt: skip
     assert GRANTS.names() == (
         "authorization_code",
@@ -347,5 +348,5 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
     assert keys == [
         "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
         "introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
-        "device_authorization_endpoint",
+        "device_authorization_endpoint", "registration_endpoint",
     ]  # fmt: skip

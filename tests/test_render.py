@@ -129,6 +129,8 @@ def test_each_endpoint_declares_its_style() -> None:
         "end_session": ErrorStyle.PAGE,
         "device_authorization": ErrorStyle.BASIC,
         "device_verification": ErrorStyle.PAGE,
+        "registration": ErrorStyle.JSON,
+        "registration_client": ErrorStyle.JSON,
     }
 
 

@@ -329,6 +329,8 @@ def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> htt
     url = provider.endpoint(endpoint)
     if endpoint in ("token", "introspect", "revoke", "device_authorization"):
         return http.post(url, data={"token": "x", "grant_type": "client_credentials"})
+    if endpoint == "registration":
+        return http.post(url, json={"redirect_uris": ["http://127.0.0.1/cb"]})
     return http.get(url)
 
 

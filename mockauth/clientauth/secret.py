@@ -32,6 +32,17 @@ def _secret_matches(client: Client, candidates: tuple[str, ...]) -> bool:
     return bool(expected) and any(results)
 
 
+def _check_secret(s: Services, client: Client, candidates: tuple[str, ...]) -> None:
+    """``invalid_client`` for a wrong secret, or one past its ``client_secret_expires_at``
+    (RFC 7591 §3.2.1; 0 or none: it never expires).
+    """
+    if not _secret_matches(client, candidates):
+        raise InvalidClient("wrong client secret")
+    expires = client.client_secret_expires_at
+    if expires and s.clock.now() >= expires:
+        raise InvalidClient(f"the client secret expired (client_secret_expires_at {expires})")
+
+
 def _basic(header_value: str) -> tuple[str, str]:
     scheme, _, credentials = header_value.strip().partition(" ")
     if scheme.lower() != "basic":
@@ -72,8 +83,7 @@ class ClientSecretBasic(ClientAuthMethod):
                 raise InvalidClient("a public client has no secret")
             return client
         check_method(client, self.name)
-        if not _secret_matches(client, secrets):
-            raise InvalidClient("wrong client secret")
+        _check_secret(s, client, secrets)
         return client
 
 
@@ -98,8 +108,7 @@ class ClientSecretPost(ClientAuthMethod):
         if client.public:
             raise InvalidClient("a public client has no secret")
         check_method(client, self.name)
-        if not _secret_matches(client, (params.require("client_secret"),)):
-            raise InvalidClient("wrong client secret")
+        _check_secret(s, client, (params.require("client_secret"),))
         return client
 
 

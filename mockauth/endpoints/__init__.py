@@ -58,6 +58,8 @@ class Endpoint:
     secret_params: frozenset[str] = frozenset()
     redirect: Redirector | None = None
     page_title: str = "Request failed"
+    #: Whether the issuer serves it (and lists it in metadata); ``None``: always.
+    enabled: Callable[[Services], bool] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", self.error_codes | COMMON_ERRORS)
@@ -70,6 +72,10 @@ class Endpoint:
     @property
     def routes(self) -> tuple[str, ...]:
         return (self.route, *self.aliases)
+
+    def served_by(self, s: Services) -> bool:
+        """Whether ``s``'s issuer serves this endpoint."""
+        return self.enabled is None or self.enabled(s)
 
 
 def register_endpoint(endpoint: Endpoint, *, replace: bool = False) -> Endpoint:

@@ -17,7 +17,7 @@ from .message import (
     json_response,
     read_body,
 )
-from .params import Params, form_params, is_form, query_params
+from .params import Params, bearer_token, form_params, is_form, json_object, query_params
 
 __all__ = [
     "MAX_BODY",
@@ -25,9 +25,11 @@ __all__ = [
     "Params",
     "Request",
     "Response",
+    "bearer_token",
     "form_params",
     "html_page",
     "is_form",
+    "json_object",
     "json_response",
     "query_params",
     "read_body",

@@ -91,6 +91,8 @@ class Request(_SansioRequest):
             method.upper(), scheme, server, "", path or "/", query, headers, remote_addr
         )
         self.raw_path = raw_path if raw_path is not None else self.path
+        #: The values of the route template that matched (``/register/{client_id}``).
+        self.route_params: dict[str, str] = {}
         #: When the request was made (``time.perf_counter()``): durations in the journal.
         self.arrived = time.perf_counter()
         self._body = body

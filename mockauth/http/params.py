@@ -4,12 +4,23 @@ as absent, unknown ones are ignored and none may appear twice.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from werkzeug.datastructures import MultiDict
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, OAuthError
 from .message import BodyError, Request
 
-__all__ = ["REPEATABLE", "Params", "form_params", "is_form", "query_params"]
+__all__ = [
+    "REPEATABLE",
+    "Params",
+    "bearer_token",
+    "form_params",
+    "is_form",
+    "json_object",
+    "query_params",
+]
 
 
 #: Parameters that may repeat: RFC 8707 §2 lets a client name several resources,
@@ -64,6 +75,32 @@ def query_params(request: Request) -> Params:
 
 def is_form(request: Request) -> bool:
     return request.mimetype == "application/x-www-form-urlencoded"
+
+
+def json_object(request: Request, error: type[OAuthError] = InvalidRequest) -> dict[str, Any]:
+    """The JSON object a request carries (``application/json``), or ``error``
+    saying what is wrong with it (RFC 7591 §3.1 bodies).
+    """
+    try:
+        raw = request.get_data()  # a refused body (413) is said first
+    except BodyError as exc:
+        raise error(exc.message, status_code=exc.status) from None
+    if request.mimetype != "application/json":
+        shown = request.mimetype or "none"
+        raise error(f"the body must be a JSON object (application/json), not {shown}")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise error("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise error("the body must be a JSON object")
+    return data
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), if any."""
+    scheme, _, value = (request.headers.get("Authorization") or "").strip().partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 def form_params(request: Request) -> Params:

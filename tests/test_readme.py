@@ -113,6 +113,10 @@ def test_toml_examples_load(index: int, tmp_path: Path) -> None:
         from mockauth.config import Limits
 
         assert load_config(path).limits != Limits()  # each value read, none ignored
+    elif body.startswith("[registration]"):
+        registration = load_config(path).issuers[0].registration
+        assert registration.initial_access_token == "iat-for-tests"
+        assert registration.redirect_uris
     elif body.startswith("[[trusted_issuers]]"):
         (trusted,) = load_config(path).issuers[0].trusted_issuers
         assert trusted.subjects  # each documented key is one the config reads

@@ -1,5 +1,6 @@
-"""openid-client (Node) against mockauth over https: the device flow (RFC 8628)
-and private_key_jwt client authentication (RFC 7523 §2.2). The packages and the
+"""openid-client (Node) against mockauth over https: the device flow (RFC 8628),
+private_key_jwt client authentication (RFC 7523 §2.2) and dynamic registration
+(RFC 7591). The packages and the
 node binary come from the openid-client test module's fixture."""
 
 from __future__ import annotations
@@ -72,3 +73,23 @@ def test_openid_client_private_key_jwt(node_client: str) -> None:
     call = provider.calls.filter("token")[-1]
     assert call.params["client_assertion"] == "[redacted]"
     assert call.params["client_assertion_type"].endswith("client-assertion-type:jwt-bearer")
+
+
+def test_openid_client_dynamic_registration(node_client: str) -> None:
+    provider = Provider()
+    # openid-client sends a registered client's secret in the body (client_secret_post)
+    # unless told otherwise, so it registers that method: mockauth holds it to it.
+    metadata = {"grant_types": ["client_credentials"], "client_name": "node service",
+                "token_endpoint_auth_method": "client_secret_post"}  # fmt: skip
+    with provider.serve(tls=True) as server:
+        done = subprocess.run(
+            [node_client, "device_and_assertion.mjs", "register", provider.issuer, "-",
+             json.dumps(metadata)],
+            cwd=NODE_DIR, env=_env(server.ca_file), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    seen: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    assert done.returncode == 0, (seen, done.stderr)
+    registered = provider.client(seen["client_id"])
+    assert registered.client_name == "node service"
+    assert seen["registration_client_uri"].endswith("/register/" + seen["client_id"])
+    assert provider.tokens.decode(seen["access_token"])["client_id"] == seen["client_id"]

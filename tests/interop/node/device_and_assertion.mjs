@@ -4,6 +4,8 @@
 //     then polls until the token endpoint answers, and prints the tokens.
 //   node device_and_assertion.mjs private_key_jwt ISSUER CLIENT_ID PRIVATE_JWK
 //     client_credentials authenticated by private_key_jwt (RFC 7523 2.2).
+//   node device_and_assertion.mjs register ISSUER - METADATA_JSON
+//     dynamic registration (RFC 7591), then client_credentials as the new client.
 // Over https, Node trusts the test CA through NODE_EXTRA_CA_CERTS.
 import * as client from "openid-client";
 
@@ -26,6 +28,12 @@ try {
       new URL(issuer), clientId, {}, client.PrivateKeyJwt({ key, kid: jwk.kid }));
     const tokens = await client.clientCredentialsGrant(config, { scope: "api" });
     print({ token_type: tokens.token_type, access_token: tokens.access_token });
+  } else if (mode === "register") {
+    const config = await client.dynamicClientRegistration(new URL(issuer), JSON.parse(extra));
+    const tokens = await client.clientCredentialsGrant(config);
+    print({ client_id: config.clientMetadata().client_id,
+            registration_client_uri: config.clientMetadata().registration_client_uri,
+            token_type: tokens.token_type, access_token: tokens.access_token });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -19,7 +19,7 @@ from .ids import unique_hex
 from .keys import b64url
 from .registry import default_grant_types
 
-__all__ = ["DESCRIPTIVE", "Client", "ClientRegistry"]
+__all__ = ["DESCRIPTIVE", "Client", "ClientRegistry", "client_from"]
 
 
 #: RFC 7591 §2 metadata kept as registered: what describes the client, and its keys.
@@ -194,6 +194,27 @@ def _without_port(netloc: str) -> str:
     return host if sep and port.isdigit() else netloc
 
 
+def client_from(cfg: ClientConfig, client_id: str, secret: str | None) -> Client:
+    """The :class:`Client` a validated registration describes (not registered)."""
+    grants = cfg.grant_types or default_grant_types(cfg.public)
+    return Client(
+        client_id=client_id,
+        client_secret=None if cfg.public else secret,
+        public=cfg.public,
+        redirect_uris=cfg.redirect_uris,
+        post_logout_redirect_uris=cfg.post_logout_redirect_uris,
+        grant_types=tuple(grants),
+        allowed_scopes=frozenset(cfg.allowed_scopes) if cfg.allowed_scopes is not None else None,
+        default_scope=cfg.default_scope,
+        audience=cfg.audience,
+        token_endpoint_auth_method=None if cfg.public else cfg.token_endpoint_auth_method,
+        id_token_signed_response_alg=cfg.id_token_signed_response_alg,
+        extra_claims=dict(cfg.extra_claims),
+        reject_replayed_assertions=cfg.reject_replayed_assertions,
+        **{name: getattr(cfg, name) for name in DESCRIPTIVE},
+    )
+
+
 #: Older field names and their RFC 7591 §2 names, both ways.
 _ALIASES = {"name": "client_name", "client_name": "name", "allowed_scopes": "scope",
             "scope": "allowed_scopes"}  # fmt: skip
@@ -213,6 +234,8 @@ class ClientRegistry:
         self.lenient = lenient
         self._lock = threading.RLock()
         self._clients: dict[str, Client] = {}
+        #: Resolves a URL client id (a client ID metadata document), when set.
+        self.documents: Callable[[str], Client | None] | None = None
 
     def add(self, config: ClientConfig | None = None, /, **fields: Any) -> Client:
         """Register a client; ``client_id`` / ``client_secret`` are generated if left out."""
@@ -226,25 +249,7 @@ class ClientRegistry:
             if client_id in self._clients:
                 raise MockauthError(f"client {client_id!r} is already registered")
             secret = None if cfg.public else (cfg.client_secret or b64url(rng.randbytes(32)))
-            grants = cfg.grant_types or default_grant_types(cfg.public)
-            client = Client(
-                client_id=client_id,
-                client_secret=secret,
-                public=cfg.public,
-                redirect_uris=cfg.redirect_uris,
-                post_logout_redirect_uris=cfg.post_logout_redirect_uris,
-                grant_types=tuple(grants),
-                allowed_scopes=frozenset(cfg.allowed_scopes)
-                if cfg.allowed_scopes is not None
-                else None,
-                default_scope=cfg.default_scope,
-                audience=cfg.audience,
-                token_endpoint_auth_method=None if cfg.public else cfg.token_endpoint_auth_method,
-                id_token_signed_response_alg=cfg.id_token_signed_response_alg,
-                extra_claims=dict(cfg.extra_claims),
-                reject_replayed_assertions=cfg.reject_replayed_assertions,
-                **{name: getattr(cfg, name) for name in DESCRIPTIVE},
-            )
+            client = client_from(cfg, client_id, secret)
             self._clients[client_id] = client
         return client
 
@@ -288,8 +293,16 @@ class ClientRegistry:
         return updated
 
     def get(self, client_id: str) -> Client | None:
-        """The client registered as ``client_id``, or ``None`` (lenient: a new one)."""
+        """The client registered as ``client_id``, or ``None`` (lenient: a new one).
+
+        A URL ``client_id`` that nobody registered is a client ID metadata
+        document (:mod:`mockauth.cimd`): resolved, or an ``invalid_client`` saying
+        why (a lenient registry takes it as it takes any id).
+        """
         found = self._clients.get(client_id)
+        is_url = client_id.startswith(("https://", "http://"))
+        if found is None and is_url and not self.lenient and self.documents is not None:
+            return self.documents(client_id)
         if found is None and self.lenient and _plausible_id(client_id):
             with self._lock:
                 found = self._clients.setdefault(

@@ -28,6 +28,7 @@ from .errors import ConfigError
 from .registry import AUTH_METHODS, GRANTS
 
 __all__ = [
+    "REGISTRABLE",
     "SCOPE_CLAIMS",
     "SIGNING_ALGS",
     "STANDARD_CLAIMS",
@@ -121,6 +122,15 @@ def _first_duplicate(values: list[str]) -> str | None:
             return value
         seen.add(value)
     return None
+
+
+#: The metadata a client may register (RFC 7591 §2, OIDC Registration §2).
+REGISTRABLE = (
+    "redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types",
+    "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
+    "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
+    "token_endpoint_auth_signing_alg", "id_token_signed_response_alg", "application_type",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -360,12 +370,19 @@ class RegistrationConfig:
     ``redirect_uris`` bounds what may be registered, each entry an exact URI
     or a prefix ending in ``*``. A registered client's secret expires
     ``client_secret_ttl`` seconds after it was issued (0: never).
+
+    ``metadata_documents`` accepts URL client ids: client ID metadata
+    documents (draft-ietf-oauth-client-id-metadata-document), registered in
+    Python or over the admin API, or fetched from loopback hosts and the
+    ``metadata_document_hosts`` (``"*"``: any host).
     """
 
     enabled: bool = True
     initial_access_token: str | None = None
     redirect_uris: tuple[str, ...] | None = None
     client_secret_ttl: int = 0
+    metadata_documents: bool = True
+    metadata_document_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.initial_access_token == "":

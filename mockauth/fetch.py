@@ -90,9 +90,9 @@ class Fetcher:
         if url.startswith("https:"):
             handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
         opener = urllib.request.build_opener(*handlers)
-        # The scheme is checked above: no file: or custom schemes reach urllib.
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
         try:
+            # The scheme is checked above: no file: or custom schemes reach urllib.
+            request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
             with opener.open(request, timeout=self.timeout) as answer:
                 status = answer.status
                 body = answer.read(self.max_bytes + 1)

@@ -70,5 +70,6 @@ def build_metadata(s: Services) -> dict[str, Any]:
         request_parameter_supported=False,
         request_uri_parameter_supported=False,
         authorization_response_iss_parameter_supported=True,
+        client_id_metadata_document_supported=s.config.registration.metadata_documents,
     )
     return {k: v for k, v in doc.items() if v != []}

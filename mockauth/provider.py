@@ -7,13 +7,14 @@ come over a socket, in-process or through WSGI.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
 from .clients import Client
 from .clock import ClockLike
 from .config import ClientConfig, ProviderConfig, UserConfig
+from .errors import UnknownClientError
 from .http import Request, Response
 from .http.wsgi import wsgi_app
 from .journal import Call, Calls, Journal
@@ -235,6 +236,26 @@ class Provider:
     def trusted_issuers(self) -> list[TrustedIssuer]:
         """The issuers whose JWTs this provider accepts."""
         return list(self.services.trusted)
+
+    # --- client ID metadata documents ---------------------------------------
+    def add_client_metadata_document(self, document: Mapping[str, Any]) -> Client:
+        """Serve a client ID metadata document without a network: the client whose
+        ``client_id`` is the document's URL (its ``client_id``). A document that
+        would be refused is a :class:`~mockauth.errors.ConfigError` naming the field.
+        """
+        return self.services.documents.add(document)
+
+    def remove_client_metadata_document(self, url: str) -> None:
+        """Forget a registered document (a fetchable URL is fetched again)."""
+        try:
+            self.services.documents.remove(url)
+        except KeyError:
+            raise UnknownClientError(f"no client metadata document {url!r}") from None
+
+    @property
+    def client_metadata_documents(self) -> dict[str, dict[str, Any]]:
+        """The registered documents, by URL."""
+        return self.services.documents.registered()
 
     # --- clients ------------------------------------------------------------
     def add_client(self, config: ClientConfig | None = None, /, **fields: Any) -> Client:

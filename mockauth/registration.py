@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .config import ClientConfig, parse
+from .config import REGISTRABLE, ClientConfig, parse
 from .errors import (
     ConfigError,
     InvalidClientMetadata,
@@ -32,13 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["REGISTRABLE", "client_config", "registration_response"]
 
-#: The metadata a client may register (RFC 7591 §2, OIDC Registration §2).
-REGISTRABLE = (
-    "redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types",
-    "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
-    "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
-    "token_endpoint_auth_signing_alg", "id_token_signed_response_alg", "application_type",
-)  # fmt: skip
 #: RFC 7591 §2 defaults where the client sends nothing.
 _DEFAULTS = {"grant_types": ["authorization_code"], "response_types": ["code"],
              "token_endpoint_auth_method": "client_secret_basic"}  # fmt: skip

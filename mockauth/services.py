@@ -14,6 +14,7 @@ import re
 from contextvars import ContextVar, Token
 from typing import Any
 
+from .cimd import MetadataDocuments
 from .clients import ClientRegistry
 from .clock import Clock, ClockLike
 from .config import ProviderConfig
@@ -64,6 +65,8 @@ class Services:
         #: Documents fetched from elsewhere (client ``jwks_uri``, trusted issuers' JWKS).
         self.fetcher = Fetcher(lambda: float(self.clock.now()))
         self.trusted = TrustedIssuers(config.trusted_issuers, self.fetcher)
+        self.documents = MetadataDocuments(lambda: self.config.registration, self.fetcher)
+        self.clients.documents = self.documents.resolve
         self.tokens = TokenService(
             issuer=lambda: self.issuer,
             keys=self.keys,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .clock import ControllableClock
 
@@ -29,6 +29,7 @@ class Snapshot:
     clients: Mapping[str, Client]
     users: Mapping[str, User]
     trusted: Mapping[str, TrustedIssuer]
+    documents: Mapping[str, dict[str, Any]]
     rules: tuple[Rule, ...]
     frozen_at: float | None  # the clock: stopped here, or
     skew: float  # running this many seconds off the system clock
@@ -43,6 +44,7 @@ def take(s: Services, rules: RuleSet) -> Snapshot:
         clients=s.clients.snapshot(),
         users=s.users.snapshot(),
         trusted=s.trusted.snapshot(),
+        documents=s.documents.registered(),
         rules=tuple(rules.all()),
         frozen_at=now if frozen else None,
         skew=skew if abs(skew) >= 0.001 else 0.0,  # a scenario's skew, not read-out jitter
@@ -60,6 +62,7 @@ def restore(s: Services, rules: RuleSet, journal: Journal, snapshot: Snapshot) -
     s.clients.restore(snapshot.clients)
     s.users.restore(snapshot.users)
     s.trusted.restore(snapshot.trusted)
+    s.documents.restore(snapshot.documents)
     s.fetcher.forget()
     s.store.clear()
     clock = s.clock

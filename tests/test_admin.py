@@ -961,7 +961,8 @@ def test_every_described_operation_exists(server: LiveServer, token: str) -> Non
         for path, ops in doc["paths"].items():
             concrete = path.format(issuer_id="default", client_id="nobody", user="nobody",
                                    rule_id="999999", kid="nobody", user_code="BBBB-BBBB",
-                                   issuer="https%3A%2F%2Fnobody.test")  # fmt: skip
+                                   issuer="https%3A%2F%2Fnobody.test",
+                                   url="https%3A%2F%2Fnobody.test%2Fc")  # fmt: skip
             for method in ops:
                 response = client.request(method.upper(), server.admin_url + concrete, json={})
                 assert response.status_code != 405, (method, path)
@@ -1074,6 +1075,12 @@ def test_every_route_answers_as_described(
          template=trusted)  # fmt: skip
     call("GET", f"{D}/trusted_issuers/https%3A%2F%2Fidp.test", template=f"{trusted}/{{issuer}}")
     call("DELETE", f"{D}/trusted_issuers/https%3A%2F%2Fidp.test", template=f"{trusted}/{{issuer}}")
+    docs = f"{t}/client_metadata_documents"
+    document = {"client_id": "https://app.test/client.json", "redirect_uris": [WEB_REDIRECT]}
+    call("GET", f"{D}/client_metadata_documents", template=docs)
+    call("POST", f"{D}/client_metadata_documents", document, template=docs)
+    call("DELETE", f"{D}/client_metadata_documents/https%3A%2F%2Fapp.test%2Fclient.json",
+         template=f"{docs}/{{url}}")  # fmt: skip
     call("GET", f"{D}/users", template=f"{t}/users")
     call("POST", f"{D}/users", {"username": "u1", "email": "u1@example.com"},
          template=f"{t}/users")  # fmt: skip

@@ -50,6 +50,8 @@ JUDGED_BY_STATE = {
     "POST /issuers/{issuer_id}/tokens/id",
     # a client's metadata must agree with itself (grant types, redirect URIs, secrets)
     "POST /issuers/{issuer_id}/clients",
+    # a metadata document is judged whole: its URL's form, its methods, its redirect URIs
+    "POST /issuers/{issuer_id}/client_metadata_documents",
 }
 
 CHECKS = [

@@ -163,6 +163,28 @@ def _untrust_issuer(ctx: Context) -> Response:
     )
 
 
+def _documents(ctx: Context) -> Response:
+    documents = ctx.provider.client_metadata_documents
+    return _reply({"documents": list(documents.values())})
+
+
+def _add_document(ctx: Context) -> Response:
+    document = ctx.body()
+    try:
+        client = ctx.provider.add_client_metadata_document(document)
+    except ConfigError as exc:
+        raise _from_config_error(exc) from None
+    return _created(ctx, "client_metadata_documents", client.client_id, dict(document))
+
+
+def _remove_document(ctx: Context) -> Response:
+    url = ctx.params["url"]
+    return _removed(
+        lambda: ctx.provider.remove_client_metadata_document(url), "url",
+        f"no client metadata document {url!r}",
+    )  # fmt: skip
+
+
 def _rotate_secret(ctx: Context) -> Response:
     client = _client(ctx)
     body = _fields(ctx.body(), {"client_secret": _nonempty})

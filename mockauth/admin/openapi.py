@@ -233,6 +233,17 @@ def _components() -> dict[str, Any]:
                 "reject_replay",
             ),
         ),
+        "ClientMetadataDocument": {
+            "type": "object",
+            "description": "A client ID metadata document: RFC 7591 client metadata whose "
+            "client_id is the https URL it is served at (http on a loopback host); "
+            "token_endpoint_auth_method none or private_key_jwt; other members are kept.",
+            "properties": {
+                "client_id": {"type": "string", "format": "uri"},
+                "redirect_uris": {"type": "array", "minItems": 1, "items": _REDIRECT_URI},
+            },
+            "required": ["client_id", "redirect_uris"],
+        },
         "TrustedIssuerInput": {
             **_config_schema(
                 TrustedIssuerConfig,

@@ -143,7 +143,10 @@ def client_and_redirect(s: Services, params: Params) -> Target:
     client_id = params.get("client_id")
     if client_id is None:
         raise _page("client_id is missing")
-    client = s.clients.get(client_id)
+    try:
+        client = s.clients.get(client_id)
+    except OAuthError as exc:  # a client ID metadata document that does not resolve
+        raise _page(exc.description or exc.error) from None
     if client is None:
         raise _page(f"unknown client_id {client_id[:80]!r}")
     redirect_uri = params.get("redirect_uri")

@@ -27,6 +27,7 @@ DESCRIPTIVE = (
     "client_name", "response_types", "client_uri", "logo_uri", "tos_uri", "policy_uri",
     "contacts", "software_id", "software_version", "jwks", "jwks_uri",
     "token_endpoint_auth_signing_alg", "application_type",
+    "require_pushed_authorization_requests",
 )  # fmt: skip
 
 
@@ -69,6 +70,7 @@ class Client:
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
     application_type: str | None = None
+    require_pushed_authorization_requests: bool = False
     reject_replayed_assertions: bool | None = None
     #: Dynamic registration (RFC 7591 §3.2.1): when the id was issued, when the
     #: secret expires (0: never), and the RFC 7592 registration access token.
@@ -116,6 +118,8 @@ class Client:
                 value = list(value) or None
             elif isinstance(value, Mapping):
                 value = dict(value)
+            elif value is False:  # a flag left at its default is not registered metadata
+                value = None
             data[name] = value
         return {k: v for k, v in data.items() if v is not None}
 

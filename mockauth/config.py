@@ -130,6 +130,7 @@ REGISTRABLE = (
     "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
     "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
     "token_endpoint_auth_signing_alg", "id_token_signed_response_alg", "application_type",
+    "require_pushed_authorization_requests",
 )  # fmt: skip
 
 
@@ -175,6 +176,7 @@ class ClientConfig:
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
     application_type: Literal["web", "native"] | None = None
+    require_pushed_authorization_requests: bool = False
     reject_replayed_assertions: bool | None = None
     name: str | None = None
     allowed_scopes: tuple[str, ...] | None = None
@@ -352,10 +354,13 @@ class TokenConfig:
     #: polling interval a client is told (an integer ≥ 1: 0 breaks real clients).
     device_code_ttl: int = 600
     device_interval: int = 5
+    #: How long a pushed authorization request's ``request_uri`` lives (RFC 9126 §2.2).
+    request_uri_ttl: int = 60
 
     def __post_init__(self) -> None:
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "session_ttl",
-                     "code_ttl", "device_code_ttl", "device_interval"):  # fmt: skip
+                     "code_ttl", "device_code_ttl", "device_interval",
+                     "request_uri_ttl"):  # fmt: skip
             _check_positive(name, getattr(self, name))
         if self.code_ttl > 600:
             raise ConfigError("code_ttl", "at most 600 seconds (RFC 6749 §4.1.2)")
@@ -426,6 +431,7 @@ class ProviderConfig:
     lenient_clients: bool = False
     issuer_from_host: bool = False
     reject_replayed_assertions: bool = False
+    require_pushed_authorization_requests: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)

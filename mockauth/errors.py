@@ -29,6 +29,7 @@ __all__ = [
     "InvalidGrant",
     "InvalidRedirectUri",
     "InvalidRequest",
+    "InvalidRequestUri",
     "InvalidScope",
     "InvalidSoftwareStatement",
     "InvalidTarget",
@@ -227,6 +228,12 @@ class RequestUriNotSupported(OAuthError):
     """OIDC Core §3.1.2.6: the ``request_uri`` parameter is not supported."""
 
     error = "request_uri_not_supported"
+
+
+class InvalidRequestUri(OAuthError):
+    """OIDC Core §3.1.2.6, RFC 9126 §4: the ``request_uri`` is unknown, expired or used."""
+
+    error = "invalid_request_uri"
 
 
 class InvalidRedirectUri(OAuthError):

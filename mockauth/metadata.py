@@ -71,5 +71,6 @@ def build_metadata(s: Services) -> dict[str, Any]:
         request_uri_parameter_supported=False,
         authorization_response_iss_parameter_supported=True,
         client_id_metadata_document_supported=s.config.registration.metadata_documents,
+        require_pushed_authorization_requests=s.config.require_pushed_authorization_requests,
     )
     return {k: v for k, v in doc.items() if v != []}

@@ -18,6 +18,7 @@ __all__ = [
     "AccessRecord",
     "AuthorizationCode",
     "DeviceAuthorization",
+    "PushedRequest",
     "RefreshRecord",
     "Session",
     "Store",
@@ -122,6 +123,17 @@ class DeviceAuthorization:
     polls: int = 0
 
 
+@dataclass(frozen=True)
+class PushedRequest:
+    """A pushed authorization request (RFC 9126 §2): its parameters, bound to its
+    client, until ``expires_at`` or its one use."""
+
+    request_uri: str
+    client_id: str
+    params: tuple[tuple[str, str], ...]
+    expires_at: float
+
+
 V = TypeVar("V")
 
 
@@ -198,19 +210,30 @@ class Store:
         #: Device authorizations by device code, and their device codes by user code.
         self.devices: _Table[DeviceAuthorization] = _Table(lambda d: d.expires_at)
         self.user_codes: _Table[tuple[str, float]] = _Table(lambda u: u[1])
+        #: Pushed authorization requests by request_uri (RFC 9126).
+        self.pushed: _Table[PushedRequest] = _Table(lambda p: p.expires_at)
 
     def clear(self) -> None:
         """Forget every code, token, session and revocation (an admin reset)."""
         with self.lock:
             for table in (self.codes, self.used_codes, self.refresh, self.access, self.opaque,
                           self.sessions, self.revoked_grants, self.seen_jti, self.devices,
-                          self.user_codes):  # fmt: skip
+                          self.user_codes, self.pushed):  # fmt: skip
                 table.clear()
 
     # codes -----------------------------------------------------------------
     def put_code(self, code: AuthorizationCode, now: float) -> None:
         with self.lock:
             self.codes.put(code.code, code, now)
+
+    def put_pushed(self, pushed: PushedRequest, now: float) -> None:
+        with self.lock:
+            self.pushed.put(pushed.request_uri, pushed, now)
+
+    def take_pushed(self, request_uri: str) -> PushedRequest | None:
+        """Take a pushed request once (RFC 9126 §4: a request_uri is used once)."""
+        with self.lock:
+            return self.pushed.items.pop(request_uri, None)
 
     def take_code(
         self, value: str, grant_id: str, now: float, keep_tombstone_for: float

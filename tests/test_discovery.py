@@ -252,6 +252,10 @@ def _auth_kwargs(method: str, client: Client) -> dict[str, Any]:
 
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+#: A pushed authorization request's parameters (RFC 9126), PKCE included.
+PUSHED = {"response_type": "code", "redirect_uri": WEB_REDIRECT,
+          "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+          "code_challenge_method": "S256"}  # fmt: skip
 JWT_METHODS = {"private_key_jwt": "ES256", "client_secret_jwt": "HS256"}
 
 
@@ -278,7 +282,8 @@ def _assertion_works(
     client_id = f"by-{method}-{endpoint}"
     provider.add_client(
         client_id=client_id, token_endpoint_auth_method=method,
-        grant_types=["client_credentials", DEVICE_CODE], **fields,
+        grant_types=["client_credentials", DEVICE_CODE, "authorization_code"],
+        redirect_uris=[WEB_REDIRECT], **fields,
     )  # fmt: skip
     url = metadata[f"{endpoint}_endpoint"]
     now = time.time()
@@ -288,18 +293,29 @@ def _assertion_works(
             "client_assertion": jwt.encode(claims, key, algorithm=JWT_METHODS[method])}  # fmt: skip
     if endpoint == "token":
         data["grant_type"] = "client_credentials"
+    elif endpoint == "pushed_authorization_request":
+        data.update(PUSHED)
     elif endpoint != "device_authorization":
         data["token"] = provider.issue_token("alice", client_id=client_id)
     r = http.post(url, data=data)
-    assert r.status_code == 200, (endpoint, method, r.text)
+    assert r.status_code in (200, 201), (endpoint, method, r.text)
     if endpoint == "introspection":
         assert r.json()["active"] is True, method
     if endpoint == "device_authorization":
         assert "device_code" in r.json(), method
+    if endpoint == "pushed_authorization_request":
+        assert r.status_code == 201, (method, r.text)
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["token", "introspection", "revocation", "device_authorization"]
+    "endpoint",
+    [
+        "token",
+        "introspection",
+        "revocation",
+        "device_authorization",
+        "pushed_authorization_request",
+    ],
 )
 def test_every_advertised_auth_method_works(
     http: httpx.Client,
@@ -320,6 +336,11 @@ def test_every_advertised_auth_method_works(
         if endpoint == "device_authorization":
             r = http.post(metadata[f"{endpoint}_endpoint"], **kwargs)
             assert "device_code" in r.json(), (method, r.text)
+            continue
+        if endpoint == "pushed_authorization_request":
+            kwargs["data"].update(PUSHED, redirect_uri=client.redirect_uris[0])
+            r = http.post(metadata[f"{endpoint}_endpoint"], **kwargs)
+            assert r.status_code == 201, (method, r.text)
             continue
         tokens = code_flow(http, provider, client)
         if endpoint == "token":

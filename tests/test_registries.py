@@ -330,7 +330,7 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
     assert ENDPOINTS.names() == (
         "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke",
         "end_session", "device_authorization", "device_verification", "registration",
-        "registration_client",
+        "registration_client", "par",
     )  # fmt: skip
     assert GRANTS.names() == (
         "authorization_code",
@@ -349,4 +349,5 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
         "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
         "introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
         "device_authorization_endpoint", "registration_endpoint",
+        "pushed_authorization_request_endpoint",
     ]  # fmt: skip

@@ -131,6 +131,7 @@ def test_each_endpoint_declares_its_style() -> None:
         "device_verification": ErrorStyle.PAGE,
         "registration": ErrorStyle.JSON,
         "registration_client": ErrorStyle.JSON,
+        "par": ErrorStyle.BASIC,
     }
 
 

@@ -327,7 +327,7 @@ def test_clock_skew_fails_an_application_without_leeway() -> None:
 
 def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> httpx.Response:
     url = provider.endpoint(endpoint)
-    if endpoint in ("token", "introspect", "revoke", "device_authorization"):
+    if endpoint in ("token", "introspect", "revoke", "device_authorization", "par"):
         return http.post(url, data={"token": "x", "grant_type": "client_credentials"})
     if endpoint == "registration":
         return http.post(url, json={"redirect_uris": ["http://127.0.0.1/cb"]})

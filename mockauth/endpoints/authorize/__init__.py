@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...errors import ErrorStyle
+from ...errors import ErrorStyle, InvalidRequest
 from .. import Endpoint, register_endpoint
 from .interaction import Approved, authenticator_for
 from .request import authorization_params, client_and_redirect, validate
@@ -26,8 +26,17 @@ __all__ = ["ENDPOINT", "handle"]
 
 
 def handle(s: Services, request: Request) -> Response:
+    from ..par import REQUEST_URI_PREFIX, pushed_params, requires_par
+
     params = authorization_params(request)
-    areq = validate(s, params, client_and_redirect(s, params))
+    # Another request_uri (a request object by reference) is refused in validate().
+    pushed = (params.get("request_uri") or "").startswith(REQUEST_URI_PREFIX)
+    if pushed:  # RFC 9126 §4: the pushed parameters, and nothing else, are the request
+        params = pushed_params(s, params)
+    target = client_and_redirect(s, params)
+    if not pushed and requires_par(s, target.client):
+        raise InvalidRequest("this client must push its authorization requests (RFC 9126 §5)")
+    areq = validate(s, params, target)
     outcome = authenticator_for(s).authenticate(s, request, areq)
     if not isinstance(outcome, Approved):
         return outcome  # a page: the authenticator resumes the request later

@@ -1,0 +1,114 @@
+"""Pushed authorization requests (RFC 9126).
+
+``POST /par`` takes an authorization request's parameters from an
+authenticated client (as the token endpoint authenticates it), checks them as
+``/authorize`` would (the same :func:`~.authorize.request.validate`), and
+answers 201 with a ``request_uri`` (``urn:ietf:params:oauth:request_uri:...``)
+that lives ``tokens.request_uri_ttl`` seconds on the provider clock. At
+``/authorize`` that ``request_uri`` (with the same ``client_id``) stands for
+the pushed parameters, once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from werkzeug.datastructures import MultiDict
+
+from ..clientauth import authenticate
+from ..errors import ErrorStyle, InvalidRequest, InvalidRequestUri
+from ..http import Params, form_params, json_response
+from ..store import PushedRequest
+from ..tokens.service import new_secret
+from . import Endpoint, register_endpoint
+from .authorize.request import client_and_redirect, validate
+
+if TYPE_CHECKING:
+    from ..clients import Client
+    from ..http import Request, Response
+    from ..services import Services
+
+__all__ = ["ENDPOINT", "REQUEST_URI_PREFIX", "pushed_params", "requires_par"]
+
+#: RFC 9126 §2.2.
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+def handle(s: Services, request: Request) -> Response:
+    """RFC 9126 §2: check and keep the pushed request; 201 with its request_uri."""
+    params = form_params(request)
+    client, _ = authenticate(s, request, params)
+    if params.get("request_uri") is not None:
+        raise InvalidRequest("request_uri must not be pushed (RFC 9126 §2.1)")
+    if params.get("client_id") not in (None, client.client_id):
+        raise InvalidRequest("client_id differs from the authenticated client")
+    pairs = [(k, v) for k, v in request.form.items(multi=True)
+             if k not in _CREDENTIALS]  # fmt: skip
+    pairs.append(("client_id", client.client_id))
+    pushed_params = Params(MultiDict(pairs))
+    # The same checks as /authorize; here every error is the JSON answer (§2.3).
+    validate(s, pushed_params, client_and_redirect(s, pushed_params))
+    now = s.clock.now()
+    ttl = s.config.tokens.request_uri_ttl
+    pushed = PushedRequest(REQUEST_URI_PREFIX + new_secret(), client.client_id, tuple(pairs),
+                           now + ttl)  # fmt: skip
+    s.store.put_pushed(pushed, now)
+    return json_response({"request_uri": pushed.request_uri, "expires_in": ttl}, 201,
+                         [("Cache-Control", "no-store")])  # fmt: skip
+
+
+#: Client authentication parameters: they authenticate the push, they are not the request.
+_CREDENTIALS = frozenset({"client_id", "client_secret", "client_assertion",
+                          "client_assertion_type"})  # fmt: skip
+
+
+def pushed_params(s: Services, params: Params) -> Params:
+    """The parameters a ``request_uri`` stands for (RFC 9126 §4), taken once; an
+    unknown, used, expired or another client's ``request_uri`` is
+    ``invalid_request_uri``, shown as a page (there is no redirect URI to trust).
+    """
+    request_uri = params.require("request_uri")
+    client_id = params.get("client_id")
+    if client_id is None:
+        raise InvalidRequest("client_id is required with request_uri (RFC 9126 §4)",
+                             redirect=False)  # fmt: skip
+    pushed = s.store.take_pushed(request_uri)
+    if pushed is None:
+        raise InvalidRequestUri("unknown or already used request_uri", redirect=False)
+    if pushed.expires_at <= s.clock.now():
+        raise InvalidRequestUri("the request_uri has expired", redirect=False)
+    if pushed.client_id != client_id:
+        raise InvalidRequestUri("the request_uri was pushed by another client", redirect=False)
+    return Params(MultiDict(pushed.params))
+
+
+def requires_par(s: Services, client: Client) -> bool:
+    """RFC 9126 §5-6: the provider, or the client's registration, asks for pushed requests."""
+    return (
+        s.config.require_pushed_authorization_requests
+        or client.require_pushed_authorization_requests
+    )
+
+
+ENDPOINT = register_endpoint(
+    Endpoint(
+        "par",
+        "/par",
+        ("POST",),
+        handle,
+        "pushed_authorization_request_endpoint",
+        client_auth="required",
+        errors=ErrorStyle.BASIC,
+        error_codes=frozenset(
+            {
+                "invalid_client",
+                "unauthorized_client",
+                "invalid_scope",
+                "invalid_target",
+                "unsupported_response_type",
+                "request_not_supported",
+                "request_uri_not_supported",
+            }
+        ),
+    )
+)

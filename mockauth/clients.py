@@ -27,7 +27,7 @@ DESCRIPTIVE = (
     "client_name", "response_types", "client_uri", "logo_uri", "tos_uri", "policy_uri",
     "contacts", "software_id", "software_version", "jwks", "jwks_uri",
     "token_endpoint_auth_signing_alg", "application_type",
-    "require_pushed_authorization_requests",
+    "require_pushed_authorization_requests", "dpop_bound_access_tokens",
 )  # fmt: skip
 
 
@@ -71,6 +71,7 @@ class Client:
     token_endpoint_auth_signing_alg: str | None = None
     application_type: str | None = None
     require_pushed_authorization_requests: bool = False
+    dpop_bound_access_tokens: bool = False
     reject_replayed_assertions: bool | None = None
     #: Dynamic registration (RFC 7591 §3.2.1): when the id was issued, when the
     #: secret expires (0: never), and the RFC 7592 registration access token.

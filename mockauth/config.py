@@ -33,6 +33,7 @@ __all__ = [
     "SIGNING_ALGS",
     "STANDARD_CLAIMS",
     "ClientConfig",
+    "DpopConfig",
     "ProviderConfig",
     "RegistrationConfig",
     "ServerConfig",
@@ -130,7 +131,7 @@ REGISTRABLE = (
     "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
     "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
     "token_endpoint_auth_signing_alg", "id_token_signed_response_alg", "application_type",
-    "require_pushed_authorization_requests",
+    "require_pushed_authorization_requests", "dpop_bound_access_tokens",
 )  # fmt: skip
 
 
@@ -177,6 +178,7 @@ class ClientConfig:
     token_endpoint_auth_signing_alg: str | None = None
     application_type: Literal["web", "native"] | None = None
     require_pushed_authorization_requests: bool = False
+    dpop_bound_access_tokens: bool = False
     reject_replayed_assertions: bool | None = None
     name: str | None = None
     allowed_scopes: tuple[str, ...] | None = None
@@ -398,6 +400,25 @@ class RegistrationConfig:
             raise ConfigError("client_secret_ttl", "must not be negative (0: never expires)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class DpopConfig:
+    """DPoP (RFC 9449): how proofs are judged.
+
+    A proof's ``iat`` may be ``iat_window`` seconds off the provider clock.
+    ``require_nonce`` makes the token endpoint and userinfo ask for a server
+    nonce (§8, §9: ``use_dpop_nonce`` with a ``DPoP-Nonce`` header); a nonce
+    is replaced every ``nonce_ttl`` seconds, the one before it still accepted.
+    """
+
+    iat_window: int = 300
+    require_nonce: bool = False
+    nonce_ttl: int = 300
+
+    def __post_init__(self) -> None:
+        _check_positive("iat_window", self.iat_window)
+        _check_positive("nonce_ttl", self.nonce_ttl)
+
+
 DEFAULT_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 
@@ -434,6 +455,7 @@ class ProviderConfig:
     require_pushed_authorization_requests: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
+    dpop: DpopConfig = field(default_factory=DpopConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
 
     def __post_init__(self) -> None:
@@ -446,6 +468,10 @@ class ProviderConfig:
         if not isinstance(self.tokens, TokenConfig):
             raise ConfigError(
                 "tokens", "expected a TokenConfig; plain data goes through from_mapping()"
+            )
+        if not isinstance(self.dpop, DpopConfig):
+            raise ConfigError(
+                "dpop", "expected a DpopConfig; plain data goes through from_mapping()"
             )
         if not isinstance(self.registration, RegistrationConfig):
             raise ConfigError(

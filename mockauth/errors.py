@@ -26,6 +26,7 @@ __all__ = [
     "InteractionRequired",
     "InvalidClient",
     "InvalidClientMetadata",
+    "InvalidDpopProof",
     "InvalidGrant",
     "InvalidRedirectUri",
     "InvalidRequest",
@@ -50,6 +51,7 @@ __all__ = [
     "UnsupportedGrantType",
     "UnsupportedResponseType",
     "UnsupportedTokenType",
+    "UseDpopNonce",
     "error_class",
     "render",
     "scripted_status",
@@ -228,6 +230,18 @@ class RequestUriNotSupported(OAuthError):
     """OIDC Core §3.1.2.6: the ``request_uri`` parameter is not supported."""
 
     error = "request_uri_not_supported"
+
+
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 §5: the DPoP proof is missing where required, or invalid."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """RFC 9449 §8, §9: the proof must carry the server's nonce (sent in ``DPoP-Nonce``)."""
+
+    error = "use_dpop_nonce"
 
 
 class InvalidRequestUri(OAuthError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import pkce
+from . import dpop, pkce
 from .config import SCOPE_CLAIMS
 from .endpoints import endpoints
 from .registry import AUTH_METHODS, GRANTS
@@ -72,5 +72,6 @@ def build_metadata(s: Services) -> dict[str, Any]:
         authorization_response_iss_parameter_supported=True,
         client_id_metadata_document_supported=s.config.registration.metadata_documents,
         require_pushed_authorization_requests=s.config.require_pushed_authorization_requests,
+        dpop_signing_alg_values_supported=list(dpop.ALGS),
     )
     return {k: v for k, v in doc.items() if v != []}

@@ -44,7 +44,9 @@ __all__ = ["CORS_ALLOW_HEADERS", "Interceptor", "Pipeline"]
 Interceptor = Callable[[str, Request], Response | None]
 
 #: Request headers browser clients may send cross-origin (DPoP: RFC 9449 §4.1).
-CORS_ALLOW_HEADERS = "Authorization, Content-Type, DPoP"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, DPoP, MCP-Protocol-Version"
+#: Response headers a cross-origin script may read (RFC 9449 §8: the nonce).
+CORS_EXPOSE_HEADERS = "WWW-Authenticate, DPoP-Nonce"
 
 _ROUTERS: dict[tuple[str, int], Router[Endpoint]] = {}
 
@@ -248,6 +250,7 @@ class Pipeline:
 def _cors(response: Response) -> Response:
     # Browser-based clients (SPAs under test) call these endpoints cross-origin.
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
     return response
 
 

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from .ids import unique_hex
+
 __all__ = [
     "AccessRecord",
     "AuthorizationCode",
     "DeviceAuthorization",
+    "Nonces",
     "PushedRequest",
     "RefreshRecord",
     "Session",
@@ -47,6 +50,8 @@ class AuthorizationCode:
     #: request may narrow the audience to some of them.
     resources: tuple[str, ...] = ()
     sid: str | None = None
+    #: RFC 9449 §10: the DPoP key the code is bound to (``dpop_jkt``).
+    dpop_jkt: str | None = None
     #: Whether the authorization request named the redirect URI (else it was the
     #: client's only one): the token request must then repeat it (RFC 6749 §4.1.3).
     redirect_uri_sent: bool = True
@@ -68,6 +73,8 @@ class RefreshRecord:
     resources: tuple[str, ...] = ()
     sid: str | None = None
     used: bool = False
+    #: The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
+    jkt: str | None = None
 
 
 @dataclass
@@ -132,6 +139,28 @@ class PushedRequest:
     client_id: str
     params: tuple[tuple[str, str], ...]
     expires_at: float
+
+
+class Nonces:
+    """Server nonces (RFC 9449 §8): one current, replaced every ``ttl`` seconds of
+    provider time; the one before it is still accepted.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[str, float] | None = None
+        self._previous: str | None = None
+
+    def current(self, now: float, ttl: float) -> str:
+        with self._lock:
+            if self._current is None or now - self._current[1] >= ttl:
+                self._previous = self._current[0] if self._current else None
+                self._current = (unique_hex(), now)
+            return self._current[0]
+
+    def valid(self, nonce: object, now: float, ttl: float) -> bool:
+        current = self.current(now, ttl)
+        return isinstance(nonce, str) and nonce in (current, self._previous)
 
 
 V = TypeVar("V")
@@ -210,6 +239,8 @@ class Store:
         #: Device authorizations by device code, and their device codes by user code.
         self.devices: _Table[DeviceAuthorization] = _Table(lambda d: d.expires_at)
         self.user_codes: _Table[tuple[str, float]] = _Table(lambda u: u[1])
+        #: DPoP server nonces (RFC 9449 §8).
+        self.dpop_nonces = Nonces()
         #: Pushed authorization requests by request_uri (RFC 9126).
         self.pushed: _Table[PushedRequest] = _Table(lambda p: p.expires_at)
 

@@ -55,6 +55,9 @@ def _access_info(s: Services, token: str, caller: Client) -> dict[str, Any] | No
         info["aud"] = record.audience[0] if len(record.audience) == 1 else list(record.audience)
     if record.username:
         info["username"] = record.username
+    cnf = record.claims.get("cnf")
+    if isinstance(cnf, dict):  # RFC 9449 §6.2: the key a DPoP token is bound to
+        info["cnf"] = dict(cnf)
     return info
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import MultiDict
 
+from .. import dpop
 from ..clientauth import authenticate
-from ..errors import ErrorStyle, InvalidRequest, InvalidRequestUri
+from ..errors import ErrorStyle, InvalidDpopProof, InvalidRequest, InvalidRequestUri
 from ..http import Params, form_params, json_response
 from ..store import PushedRequest
 from ..tokens.service import new_secret
@@ -45,6 +46,12 @@ def handle(s: Services, request: Request) -> Response:
     pairs = [(k, v) for k, v in request.form.items(multi=True)
              if k not in _CREDENTIALS]  # fmt: skip
     pairs.append(("client_id", client.client_id))
+    proof = dpop.proof_of(s, request, s.url_for("par"))
+    if proof is not None:  # RFC 9449 §10.1: a proof at PAR binds the code to its key
+        if params.get("dpop_jkt") not in (None, proof.jkt):
+            raise InvalidDpopProof("dpop_jkt is not the thumbprint of the proof's key")
+        if params.get("dpop_jkt") is None:
+            pairs.append(("dpop_jkt", proof.jkt))
     pushed_params = Params(MultiDict(pairs))
     # The same checks as /authorize; here every error is the JSON answer (§2.3).
     validate(s, pushed_params, client_and_redirect(s, pushed_params))

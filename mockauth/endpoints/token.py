@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import dpop
 from ..clientauth import authenticate
-from ..errors import ErrorStyle, UnauthorizedClient, UnsupportedGrantType
+from ..errors import ErrorStyle, InvalidDpopProof, UnauthorizedClient, UnsupportedGrantType
 from ..grants import grant_for
 from ..http import form_params, json_response
+from ..tokens.binding import BEARER, sending
 from . import Endpoint, register_endpoint
 
 if TYPE_CHECKING:
@@ -19,7 +21,10 @@ def handle(s: Services, request: Request) -> Response:
     """Authenticate the client, then run its grant (RFC 6749 §4, §5)."""
     params = form_params(request)
     params.reject_duplicates()
+    proof = dpop.proof_of(s, request, s.url_for("token"))
     client, _ = authenticate(s, request, params)
+    if proof is None and client.dpop_bound_access_tokens:
+        raise InvalidDpopProof("this client registered dpop_bound_access_tokens: send a proof")
     grant_type = params.require("grant_type")
     grant = grant_for(grant_type)
     if grant is None:
@@ -28,7 +33,14 @@ def handle(s: Services, request: Request) -> Response:
         raise UnsupportedGrantType(f"grant_type {shown!r} is not supported")
     if not client.allows_grant(grant_type):
         raise UnauthorizedClient(f"this client may not use the {grant_type} grant")
-    return json_response(grant.redeem(s, client, params).to_dict())
+    constraint = dpop.DPoPBinding(proof.jkt) if proof is not None else BEARER
+    with sending(constraint):
+        answer = json_response(grant.redeem(s, client, params).to_dict())
+    if proof is not None and s.config.dpop.require_nonce:  # §8: the next nonce to use
+        answer.headers["DPoP-Nonce"] = s.store.dpop_nonces.current(
+            s.clock.now(), s.config.dpop.nonce_ttl
+        )
+    return answer
 
 
 ENDPOINT = register_endpoint(

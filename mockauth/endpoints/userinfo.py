@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import dpop
 from ..errors import REALM, ErrorStyle, InsufficientScope
 from ..http import Response, json_response
 from ..tokens.binding import resource_token
@@ -25,6 +26,7 @@ def handle(s: Services, request: Request) -> Response:
         response.headers["Cache-Control"] = "no-store"
         return response
     record = s.tokens.verify_access_token(token)
+    dpop.check_presentation(s, request, token, record, s.url_for("userinfo"))
     if "openid" not in record.scope:
         raise InsufficientScope(
             "the access token lacks the openid scope", challenge={"scope": "openid"}

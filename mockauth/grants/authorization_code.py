@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .. import pkce
 from ..errors import InvalidGrant
+from ..tokens.binding import current_constraint
 from ..tokens.response import TokenGrant, TokenResponse, issue
 from . import Grant, register_grant
 from .common import narrow_audience, new_grant_id
@@ -50,6 +51,13 @@ class AuthorizationCodeGrant(Grant):
         if redirect_uri is not None and redirect_uri != code.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the one in the authorization request")
         pkce.verify(code.code_challenge, code.code_challenge_method, verifier)
+        if (
+            code.dpop_jkt is not None
+            and getattr(current_constraint(), "jkt", None) != code.dpop_jkt
+        ):
+            raise InvalidGrant(
+                "the code is bound to a DPoP key (dpop_jkt): prove it (RFC 9449 §10)"
+            )
         grant = TokenGrant(
             client=client,
             sub=code.sub,

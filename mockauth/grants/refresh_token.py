@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidGrant, InvalidScope
+from ..tokens.binding import current_constraint
 from ..tokens.response import TokenGrant, TokenResponse, issue
 from . import Grant, register_grant
 from .common import narrow_audience, parse_scope
@@ -42,6 +43,8 @@ class RefreshTokenGrant(Grant):
             wider = " ".join(x for x in requested if x not in record.scope)
             raise InvalidScope(f"a refresh cannot widen the scope: {wider}")
         audience = narrow_audience(client, params, record.audience, record.resources)
+        if record.jkt is not None and getattr(current_constraint(), "jkt", None) != record.jkt:
+            raise InvalidGrant("the refresh token is bound to a DPoP key: prove it (RFC 9449 §5)")
         # Checked first, taken second: a bad request does not burn the token, and
         # of two concurrent redemptions exactly one finds it unused.
         _, already_used = store.use_refresh(value, rotate=settings.rotate_refresh_tokens)

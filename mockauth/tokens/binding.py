@@ -11,6 +11,9 @@ response, the resource side or introspection.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InvalidRequest
@@ -20,7 +23,15 @@ if TYPE_CHECKING:
     from ..http import Request
     from ..store import AccessRecord
 
-__all__ = ["BEARER", "Bearer", "SenderConstraint", "resource_token"]
+__all__ = [
+    "BEARER",
+    "Bearer",
+    "SenderConstraint",
+    "current_constraint",
+    "presented_with_dpop",
+    "resource_token",
+    "sending",
+]
 
 
 class SenderConstraint(Protocol):
@@ -57,16 +68,19 @@ BEARER = Bearer()
 
 
 def resource_token(request: Request) -> str | None:
-    """The access token from the ``Authorization`` header or a form body, not
-    both (RFC 6750 §2.1, §2.2); ``None`` when the request carries none.
+    """The access token from the ``Authorization`` header (``Bearer``, or ``DPoP``
+    RFC 9449 §7.1) or a form body, not both (RFC 6750 §2.1, §2.2); ``None``
+    when the request carries none.
     Errors render with a ``Bearer`` challenge (RFC 6750 §3).
     """
     header = request.headers.get("Authorization")
     from_header = None
     if header:
         scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise InvalidRequest("the Authorization header must be 'Bearer <token>'")
+        if scheme.lower() not in ("bearer", "dpop") or not value.strip():
+            raise InvalidRequest(
+                "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'"
+            )
         from_header = value.strip()
     from_body = None
     if request.method == "POST" and is_form(request):
@@ -77,3 +91,27 @@ def resource_token(request: Request) -> str | None:
     if from_header and from_body:
         raise InvalidRequest("send the access token in one place only (RFC 6750 §2)")
     return from_header or from_body
+
+
+def presented_with_dpop(request: Request) -> bool:
+    """Whether the token came with the ``DPoP`` scheme (RFC 9449 §7.1)."""
+    scheme = (request.headers.get("Authorization") or "").strip().partition(" ")[0]
+    return scheme.lower() == "dpop"
+
+
+_SENDING: ContextVar[SenderConstraint] = ContextVar("mockauth_sender", default=BEARER)
+
+
+@contextmanager
+def sending(constraint: SenderConstraint) -> Iterator[None]:
+    """Tokens minted in this block are bound by ``constraint`` (the token request's proof)."""
+    token = _SENDING.set(constraint)
+    try:
+        yield
+    finally:
+        _SENDING.reset(token)
+
+
+def current_constraint() -> SenderConstraint:
+    """The sender constraint of the token request being answered (``Bearer`` without a proof)."""
+    return _SENDING.get()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..users import claims_for_scopes
-from .binding import BEARER, SenderConstraint
+from .binding import SenderConstraint, current_constraint
 
 if TYPE_CHECKING:
     from ..clients import Client
@@ -91,10 +91,16 @@ class TokenResponse:
         return body
 
 
-def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER) -> TokenResponse:
-    """Mint the tokens ``grant`` earns. Without rotation, a redeemed refresh
-    token is handed back unchanged (RFC 6749 §6).
+def issue(
+    s: Services, grant: TokenGrant, constraint: SenderConstraint | None = None
+) -> TokenResponse:
+    """Mint the tokens ``grant`` earns, bound by ``constraint`` (by default the
+    token request's: DPoP when it sent a proof). Without rotation, a redeemed
+    refresh token is handed back unchanged (RFC 6749 §6). A public client's
+    refresh token is bound to its DPoP key too (RFC 9449 §5).
     """
+    if constraint is None:
+        constraint = current_constraint()
     client = grant.client
     user = s.users.find(grant.sub) if grant.user_bound else None
     access_token, record = s.tokens.access_token(
@@ -139,6 +145,7 @@ def issue(s: Services, grant: TokenGrant, constraint: SenderConstraint = BEARER)
                 audience=grant.granted_audience or grant.audience,
                 resources=grant.resources,
                 sid=grant.sid,
+                jkt=getattr(constraint, "jkt", None) if client.public else None,
             )
             response.refresh_token = new.token
     if grant.user_bound and grant.with_id_token and "openid" in grant.scope:

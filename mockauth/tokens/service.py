@@ -223,6 +223,7 @@ class TokenService:
         resources: tuple[str, ...] = (),
         sid: str | None = None,
         expires_at: float | None = None,
+        jkt: str | None = None,
     ) -> RefreshRecord:
         """A new opaque refresh token in the grant's family, recorded."""
         now = self.clock.now()
@@ -236,6 +237,7 @@ class TokenService:
             audience=audience,
             resources=resources,
             sid=sid,
+            jkt=jkt,
             expires_at=expires_at
             if expires_at is not None
             else now + self.config.refresh_token_ttl,

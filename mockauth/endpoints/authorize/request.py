@@ -215,6 +215,7 @@ def validate(s: Services, params: Params, target: Target) -> AuthorizationReques
         audience=resolve_audience(client, params),
         login_hint=params.get("login_hint"),
         resources=requested_targets(params),
+        dpop_jkt=params.get("dpop_jkt"),
     )
 
 

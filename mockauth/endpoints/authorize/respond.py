@@ -78,6 +78,7 @@ def approve(s: Services, areq: AuthorizationRequest, approved: Approved) -> Resp
         audience=areq.audience,
         resources=areq.resources,
         sid=session.sid,
+        dpop_jkt=areq.dpop_jkt,
     )
     s.store.put_code(code, now)
     values = {"code": code.code}

@@ -63,8 +63,8 @@ def router_for(issuer_path: str) -> Router[Endpoint]:
             for route in ep.routes:
                 router.add(issuer_path + route, ep)
         for ep in endpoints():
-            if ep.root_well_known:
-                router.add(f"/.well-known/{ep.root_well_known}{issuer_path}", ep)
+            for name in ep.root_names:
+                router.add(f"/.well-known/{name}{issuer_path}", ep)
         _ROUTERS[key] = router
     return router
 

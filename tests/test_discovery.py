@@ -82,6 +82,20 @@ def test_all_three_well_known_forms_are_equal(http: httpx.Client, provider: Prov
     assert root["issuer"] == provider.issuer
 
 
+def test_the_oidc_path_insertion_form_mcp_clients_try(provider: Provider) -> None:
+    """MCP clients try RFC 8414 path insertion, then OIDC path insertion
+    (``/.well-known/openid-configuration{path}``), then the OIDC form under the issuer."""
+    a, b = Provider(issuer_id="a"), Provider(issuer_id="realms/b")
+    a.base_url = b.base_url = "http://127.0.0.1:8080"
+    with httpx.Client(transport=HttpxTransport(Dispatcher([a, b]))) as http:
+        for p in (a, b):
+            inserted = fetch(http, f"{p.base_url}/.well-known/openid-configuration/{p.issuer_id}")
+            assert inserted == fetch(http, oidc_url(p))
+            assert inserted["issuer"] == p.issuer
+        missing = http.get("http://127.0.0.1:8080/.well-known/openid-configuration/nobody")
+        assert missing.status_code == 404  # never 3xx or 5xx
+
+
 def test_well_known_forms_with_another_issuer_id() -> None:
     provider = Provider(issuer_id="tenant-a")
     with provider.httpx_client() as http:

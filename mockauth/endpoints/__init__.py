@@ -52,7 +52,7 @@ class Endpoint:
     client_auth: Literal["required", "optional", "none"] = "none"
     errors: ErrorStyle = ErrorStyle.JSON
     cors: bool = True
-    root_well_known: str | None = None
+    root_well_known: str | tuple[str, ...] | None = None
     aliases: tuple[str, ...] = ()
     error_codes: frozenset[str] = frozenset()
     secret_params: frozenset[str] = frozenset()
@@ -72,6 +72,12 @@ class Endpoint:
     @property
     def routes(self) -> tuple[str, ...]:
         return (self.route, *self.aliases)
+
+    @property
+    def root_names(self) -> tuple[str, ...]:
+        """The well-known names served at the server root (``root_well_known``)."""
+        names = self.root_well_known
+        return (names,) if isinstance(names, str) else tuple(names or ())
 
     def served_by(self, s: Services) -> bool:
         """Whether ``s``'s issuer serves this endpoint."""

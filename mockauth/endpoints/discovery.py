@@ -1,4 +1,9 @@
-"""OpenID Provider Configuration (OIDC Discovery §4) and RFC 8414 metadata."""
+"""OpenID Provider Configuration (OIDC Discovery §4) and RFC 8414 metadata, the
+same document at every URL a client tries: ``{issuer}/.well-known/openid-configuration``,
+``{issuer}/.well-known/oauth-authorization-server`` and, at the server root,
+``/.well-known/oauth-authorization-server{issuer path}`` and
+``/.well-known/openid-configuration{issuer path}``.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ ENDPOINT = register_endpoint(
         ("GET", "HEAD"),
         handle,
         aliases=("/.well-known/oauth-authorization-server",),
-        root_well_known="oauth-authorization-server",
+        # RFC 8414 §3.1 path insertion, and OIDC's form of it: MCP clients try both
+        # before the OIDC Discovery §4 form under the issuer.
+        root_well_known=("oauth-authorization-server", "openid-configuration"),
     )
 )

@@ -161,4 +161,4 @@ def redacted_target(target: str) -> str:
 
 def root_well_knowns() -> frozenset[str]:
     """The well-known names served at the root for an issuer (RFC 8414 §3.1)."""
-    return frozenset(ep.root_well_known for ep in endpoints() if ep.root_well_known)
+    return frozenset(name for ep in endpoints() for name in ep.root_names)

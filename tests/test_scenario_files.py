@@ -39,6 +39,8 @@ LIBRARY = sorted(LIBRARY_DIR.glob("*.*"))
 EXPECTED_LIBRARY = {
     "flaky-token-endpoint", "key-rotation-mid-session", "bad-secret", "expired-refresh-token",
     "slow-jwks", "clock-skew", "provider-outage", "device-slow-approval", "assertion-rejected",
+    "mcp-registration-server-error", "mcp-registration-unauthorized", "mcp-no-pkce-metadata",
+    "mcp-issuer-mismatch", "mcp-discovery-outage", "mcp-dpop-nonce-required",
 }  # fmt: skip
 SECRET = "svc-secret-0123456789-abcdefghij"
 T2030 = 1893456000  # 2030-01-01T00:00:00Z
@@ -118,6 +120,48 @@ def test_every_library_scenario_loads_and_is_documented(path: Path) -> None:
     for provider in (new_provider(), new_provider()):
         rules = scenario.apply(provider)
         assert provider.rules == rules
+
+
+def test_the_mcp_failures_of_the_library() -> None:
+    """Each MCP scenario fails the way its comment says, and nothing else breaks."""
+    registration = {"redirect_uris": ["http://127.0.0.1:33418/cb"],
+                    "token_endpoint_auth_method": "none"}  # fmt: skip
+    for name, check in {
+        "mcp-registration-server-error": lambda http, p: (
+            (r := http.post(p.endpoint("registration"), json=registration)).status_code == 500
+            and r.content == b""
+        ),
+        "mcp-registration-unauthorized": lambda http, p: (
+            (r := http.post(p.endpoint("registration"), json=registration)).status_code == 401
+            and r.json()["error"] == "invalid_token"
+            and r.headers["WWW-Authenticate"].startswith("Bearer")
+        ),
+        "mcp-no-pkce-metadata": lambda http, p: all(
+            "code_challenge_methods_supported" not in http.get(u).json()
+            and "token_endpoint" in http.get(u).json()
+            for u in (p.endpoint("discovery"),
+                      f"{p.base_url}/.well-known/oauth-authorization-server/default",
+                      f"{p.base_url}/.well-known/openid-configuration/default")
+        ),
+        "mcp-issuer-mismatch": lambda http, p: (
+            http.get(p.endpoint("discovery")).json()["issuer"] == "https://wrong-issuer.example.test"
+        ),
+        "mcp-discovery-outage": lambda http, p: (
+            (r := http.get(p.endpoint("discovery"))).status_code == 503
+            and r.headers["Retry-After"] == "30"
+        ),
+        "mcp-dpop-nonce-required": lambda http, p: (
+            (r := client_credentials(http, p)).status_code == 400
+            and r.json()["error"] == "use_dpop_nonce"
+            and r.headers["DPoP-Nonce"] == "mockauth-scenario-nonce"
+            and client_credentials(http, p).status_code == 200
+        ),
+    }.items():  # fmt: skip
+        provider = new_provider()
+        library(name).apply(provider)
+        with served(provider) as http:
+            assert check(http, provider), name
+            assert http.get(provider.endpoint("jwks")).status_code == 200, name
 
 
 def test_device_slow_approval_is_pending_pending_slow_down_then_tokens() -> None:

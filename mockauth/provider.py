@@ -343,6 +343,27 @@ class Provider:
 
         return mint.id_token(self.services, subject, **options)
 
+    def validate_token(
+        self,
+        token: str,
+        *,
+        audience: str | Iterable[str] | None = None,
+        scopes: Iterable[str] = (),
+        request: Request | None = None,
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        """Check an access token as a resource server should (issued here and
+        live, ``aud`` naming ``audience``, carrying ``scopes``, DPoP-bound tokens
+        only with their proof in ``request``); its claims, or
+        :class:`~mockauth.errors.InvalidToken` / :class:`~mockauth.errors.InsufficientScope`
+        (:func:`mockauth.resource.validate_access_token`).
+        """
+        from .resource import validate_access_token
+
+        return validate_access_token(
+            self.services, token, audience=audience, scopes=scopes, request=request, url=url
+        )
+
     def forge(self, token: str, kind: str, *, claim: str | None = None, value: Any = None) -> str:
         """A copy of ``token`` with one thing wrong (a kind of ``faults.TOKEN_FAULTS``)."""
         from .forge import forge

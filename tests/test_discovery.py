@@ -13,7 +13,15 @@ from mockauth import Client, Provider
 from mockauth.server import Dispatcher
 from mockauth.transports import HttpxTransport
 
-from .helpers import WEB_REDIRECT, code_flow, get_code, pkce_pair, redirect_params
+from .helpers import (
+    WEB_REDIRECT,
+    code_data,
+    code_flow,
+    get_code,
+    pkce_pair,
+    post_as,
+    redirect_params,
+)
 
 OIDC_REQUIRED = (
     "issuer",
@@ -412,25 +420,26 @@ def test_advertised_response_modes_are_exactly_the_working_ones(
 
 @pytest.mark.parametrize("method", ["S256", "plain"])
 def test_every_advertised_code_challenge_method_works(
-    http: httpx.Client, provider: Provider, metadata: dict[str, Any], spa: Client, method: str
+    http: httpx.Client, provider: Provider, metadata: dict[str, Any], web: Client, method: str
 ) -> None:
+    """Both methods work for a confidential client; a public one must use S256."""
     assert method in metadata["code_challenge_methods_supported"]
     verifier, s256 = pkce_pair()
     challenge = s256 if method == "S256" else verifier
-    code = get_code(http, provider, spa, code_challenge=challenge, code_challenge_method=method)[
+    code = get_code(http, provider, web, code_challenge=challenge, code_challenge_method=method)[
         "code"
     ]
-    r = http.post(
-        metadata["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": spa.redirect_uris[0],
-            "code_verifier": verifier,
-            "client_id": spa.client_id,
-        },
-    )
+    r = post_as(http, provider, "token", web, code_data(web, code, verifier))
     assert r.status_code == 200, r.text
+
+
+def test_a_public_client_must_use_s256(http: httpx.Client, provider: Provider, spa: Client) -> None:
+    """RFC 9700 §2.1.1 and the MCP authorization spec: plain is for confidential clients."""
+    verifier, _ = pkce_pair()
+    refused = get_code(http, provider, spa, code_challenge=verifier, code_challenge_method="plain")
+    assert refused["error"] == "invalid_request"
+    assert "S256" in refused["error_description"]
+    assert "iss" in refused  # the error goes back with iss (RFC 9207)
 
 
 @pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA", "HS256"])

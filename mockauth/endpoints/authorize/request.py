@@ -196,6 +196,9 @@ def validate(s: Services, params: Params, target: Target) -> AuthorizationReques
     method = pkce.check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
     if method is None and (client.public or s.config.require_pkce):
         raise InvalidRequest("PKCE is required: send code_challenge (RFC 9700 §2.1.1)")
+    if method == "plain" and client.public and not client.lenient:
+        # RFC 9700 §2.1.1 and the MCP authorization spec: a public client uses S256.
+        raise InvalidRequest("a public client must use code_challenge_method=S256, not plain")
     prompt = frozenset((params.get("prompt") or "").split())
     if "none" in prompt and len(prompt) > 1:
         raise InvalidRequest("prompt=none cannot be combined with other values")

@@ -253,7 +253,10 @@ class ClientRegistry:
             client_id = cfg.client_id or f"client-{rng.getrandbits(48):012x}"
             if client_id in self._clients:
                 raise MockauthError(f"client {client_id!r} is already registered")
-            secret = None if cfg.public else (cfg.client_secret or b64url(rng.randbytes(32)))
+            # A private_key_jwt client proves itself with its key: no secret is made up.
+            keyed = cfg.token_endpoint_auth_method == "private_key_jwt"
+            generated = None if keyed else b64url(rng.randbytes(32))
+            secret = None if cfg.public else (cfg.client_secret or generated)
             client = client_from(cfg, client_id, secret)
             self._clients[client_id] = client
         return client

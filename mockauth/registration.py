@@ -15,7 +15,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from ._check import is_loopback
 from .config import REGISTRABLE, ClientConfig, parse
 from .errors import (
     ConfigError,
@@ -108,6 +110,15 @@ def client_config(
         for i, uri in enumerate(uris):
             if isinstance(uri, str) and not _allowed(uri, allow_list):
                 raise InvalidRedirectUri(f"redirect_uris[{i}]: not one this server allows")
+    jwks_uri = data.get("jwks_uri")
+    if isinstance(jwks_uri, str):  # the server fetches it: loopback and configured hosts only
+        host = urlsplit(jwks_uri).hostname or ""
+        hosts = s.config.registration.metadata_document_hosts
+        if not (is_loopback(host) or host in hosts or "*" in hosts):
+            raise InvalidClientMetadata(
+                "jwks_uri: keys are fetched from loopback hosts and "
+                "registration.metadata_document_hosts only"
+            )
     confidential = data.get("token_endpoint_auth_method") != "none"
     if confidential and data.get("token_endpoint_auth_method") != "private_key_jwt":
         data["client_secret"] = (

@@ -300,3 +300,17 @@ def test_a_software_statement_of_a_trusted_issuer() -> None:
         stranger = jwt.encode({"iss": "https://stranger.test"}, key, "ES256")
         answer = _register(p, {"software_statement": stranger, "redirect_uris": [REDIRECT]})
         assert "is not trusted" in answer.json()["error_description"]
+
+
+def test_a_registered_jwks_uri_must_be_on_a_host_the_server_may_fetch(provider: Provider) -> None:
+    base = {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"}
+    far = _register(provider, {**base, "jwks_uri": "https://keys.example.test/jwks"}).json()
+    assert far["error"] == "invalid_client_metadata"
+    assert far["error_description"].startswith("jwks_uri: keys are fetched from loopback")
+    near = _register(provider, {**base, "jwks_uri": "http://127.0.0.1:9/jwks"})
+    assert near.status_code == 201
+    assert "client_secret" not in near.json()  # private_key_jwt: no shared secret
+    allowed = Provider(registration={"metadata_document_hosts": ["keys.example.test"]})
+    with LiveServer([allowed]):
+        ok = _register(allowed, {**base, "jwks_uri": "https://keys.example.test/jwks"})
+        assert ok.status_code == 201

@@ -266,3 +266,43 @@ def test_requests_oauth2client_follows_a_nonce_challenge() -> None:
         token = client.client_credentials()
         assert token.token_type == "DPoP"
     assert [c.error for c in p.calls] == ["use_dpop_nonce", None]
+
+
+def test_a_rule_asks_for_the_providers_nonce_at_userinfo(provider: Provider) -> None:
+    """``dpop_nonce = true``: the proof must carry the provider's own nonce, else a
+    401 ``use_dpop_nonce`` with it; requests without DPoP are not affected."""
+    from mockauth.scenarios.files import Scenario
+
+    key = Key()
+    tokens = _code_flow(provider, key)
+    Scenario.from_mapping({"rules": [{"endpoint": "userinfo", "dpop_nonce": True}]}).apply(provider)
+    token, url = tokens["access_token"], provider.endpoint("userinfo")
+    first = _userinfo(provider, "DPoP", token, key.proof("GET", url, ath=access_token_hash(token)))
+    assert (first.status_code, first.json()["error"]) == (401, "use_dpop_nonce")
+    assert first.headers["WWW-Authenticate"].startswith(
+        'DPoP realm="mockauth", error="use_dpop_nonce"'
+    )
+    nonce = first.headers["DPoP-Nonce"]
+    again = _userinfo(provider, "DPoP", token,
+                      key.proof("GET", url, ath=access_token_hash(token), nonce=nonce))  # fmt: skip
+    assert again.status_code == 200, again.text
+    made_up = key.proof("GET", url, ath=access_token_hash(token), nonce="made-up")
+    wrong = _userinfo(provider, "DPoP", token, made_up)
+    assert wrong.json()["error"] == "use_dpop_nonce"
+    plain = provider.issue_token("alice", scope="openid")
+    assert _userinfo(provider, "Bearer", plain, None).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"endpoint": "jwks", "dpop_nonce": True}, "asks for DPoP nonces at token"),
+        ({"endpoint": "token", "dpop_nonce": False}, "dpop_nonce"),
+    ],
+)
+def test_bad_nonce_rules_are_clear_errors(rule: dict[str, Any], message: str) -> None:
+    from mockauth.errors import ConfigError
+    from mockauth.scenarios.files import Scenario
+
+    with pytest.raises(ConfigError, match=message):
+        Scenario.from_mapping({"rules": [rule]})

@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,6 +25,7 @@ import httpx
 import jwt
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
 
 import mockauth.clock
 import mockauth.faults.http
@@ -122,6 +125,19 @@ def test_every_library_scenario_loads_and_is_documented(path: Path) -> None:
         assert provider.rules == rules
 
 
+_DPOP_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def _with_proof(http: httpx.Client, provider: Provider, nonce: str | None = None) -> Any:
+    """A client_credentials request with a DPoP proof (and ``nonce``, if given)."""
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(_DPOP_KEY.public_key()))
+    claims = {"jti": secrets.token_hex(8), "htm": "POST", "htu": provider.endpoint("token"),
+              "iat": time.time(), **({"nonce": nonce} if nonce else {})}  # fmt: skip
+    proof = jwt.encode(claims, _DPOP_KEY, "ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
+    return http.post(provider.endpoint("token"), data={"grant_type": "client_credentials"},
+                     auth=("svc", SECRET), headers={"DPoP": proof})  # fmt: skip
+
+
 def test_the_mcp_failures_of_the_library() -> None:
     """Each MCP scenario fails the way its comment says, and nothing else breaks."""
     registration = {"redirect_uris": ["http://127.0.0.1:33418/cb"],
@@ -151,10 +167,10 @@ def test_the_mcp_failures_of_the_library() -> None:
             and r.headers["Retry-After"] == "30"
         ),
         "mcp-dpop-nonce-required": lambda http, p: (
-            (r := client_credentials(http, p)).status_code == 400
+            (r := _with_proof(http, p)).status_code == 400
             and r.json()["error"] == "use_dpop_nonce"
-            and r.headers["DPoP-Nonce"] == "mockauth-scenario-nonce"
-            and client_credentials(http, p).status_code == 200
+            and _with_proof(http, p, r.headers["DPoP-Nonce"]).status_code == 200
+            and client_credentials(http, p).status_code == 200  # no proof: not affected
         ),
     }.items():  # fmt: skip
         provider = new_provider()

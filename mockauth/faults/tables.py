@@ -9,7 +9,7 @@ from typing import Any
 
 from .._check import join, unknown_key
 from ..errors import ConfigError
-from . import device, documents, tokens
+from . import device, documents, dpop, tokens
 from .base import Fault, Real, buildable_faults
 from .http import HttpFault
 from .oauth import OAuthErrorFault
@@ -18,7 +18,7 @@ from .oauth import OAuthErrorFault
 #: plain data becomes a fault, so it is where they are loaded: on first use).
 BUILTIN_KINDS = (HttpFault, OAuthErrorFault, documents.JsonPatch, documents.RotateKeys,
                  documents.StripKids, tokens.TokenFault, device.ApproveDevice,
-                 device.DenyDevice)  # fmt: skip
+                 device.DenyDevice, dpop.RequireDpopNonce)  # fmt: skip
 
 __all__ = [
     "BUILTIN_KINDS",

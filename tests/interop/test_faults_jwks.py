@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.error
 from typing import Any
 
@@ -181,6 +182,11 @@ def test_jwks_outage_is_a_connection_error(
     with pytest.raises(PyJWKClientConnectionError) as caught:
         PyJWKClient(mockauth.endpoint("jwks"), timeout=timeout).get_signing_key_from_jwt(token)
     assert isinstance(caught.value.__cause__, cause)
+    # The client may give up (its 50 ms timeout) before the server has even
+    # picked the request up on a loaded machine: wait for the server's side.
+    deadline = time.monotonic() + 10
+    while rule.used == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert rule.used == 1
 
     # The provider is back: a client fetching now gets the keys.

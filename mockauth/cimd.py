@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from . import notes
 from ._check import is_loopback
 from .clients import client_from
-from .config import REGISTRABLE, ClientConfig, RegistrationConfig, parse
+from .config import ClientConfig, RegistrationConfig, parse, registrable
 from .errors import ConfigError, InvalidClient
-from .fetch import FetchError
+from .fetch import FetchError, fetchable
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -33,6 +33,9 @@ __all__ = ["MetadataDocuments", "check_url"]
 
 #: Methods a document may name: none rely on a secret shared with the server.
 _METHODS = ("none", "private_key_jwt")
+#: RFC 7591 §2's defaults, but ``none``: a document cannot carry a secret.
+_DEFAULTS = {"grant_types": ["authorization_code"], "response_types": ["code"],
+             "token_endpoint_auth_method": "none"}  # fmt: skip
 
 
 def check_url(url: str) -> str | None:
@@ -108,9 +111,7 @@ class MetadataDocuments:
         return self._client(url, doc, InvalidClient)
 
     def _fetch(self, url: str) -> dict[str, Any]:
-        host = urlsplit(url).hostname or ""
-        hosts = self._settings().metadata_document_hosts
-        if not (is_loopback(host) or host in hosts or "*" in hosts):
+        if not fetchable(url, self._settings().metadata_document_hosts):
             raise InvalidClient(
                 f"client_id {url[:200]!r}: documents are fetched from loopback hosts and "
                 "registration.metadata_document_hosts only",
@@ -141,10 +142,7 @@ class MetadataDocuments:
             raise refuse("token_endpoint_auth_method", f"must be one of {', '.join(_METHODS)}")
         if not isinstance(doc.get("redirect_uris"), list) or not doc["redirect_uris"]:
             raise refuse("redirect_uris", "a non-empty list is required")
-        data = {k: v for k, v in doc.items() if k in REGISTRABLE}
-        data["token_endpoint_auth_method"] = method
-        data.setdefault("grant_types", ["authorization_code"])
-        data.setdefault("response_types", ["code"])
+        data = registrable(doc, _DEFAULTS)
         try:
             cfg = parse(ClientConfig, data)
         except ConfigError as exc:

@@ -43,6 +43,7 @@ __all__ = [
     "load_config",
     "parse",
     "read_mapping",
+    "registrable",
 ]
 
 SigningAlg = Literal["RS256", "PS256", "ES256", "EdDSA", "HS256"]
@@ -133,6 +134,16 @@ REGISTRABLE = (
     "token_endpoint_auth_signing_alg", "id_token_signed_response_alg", "application_type",
     "require_pushed_authorization_requests", "dpop_bound_access_tokens",
 )  # fmt: skip
+
+
+def registrable(metadata: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The members of ``metadata`` a client may register (:data:`REGISTRABLE`;
+    the rest is ignored, RFC 7591 §2), with ``defaults`` where it sent none.
+    """
+    data = {k: v for k, v in metadata.items() if k in REGISTRABLE}
+    for name, value in defaults.items():
+        data.setdefault(name, value)
+    return data
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 from . import jose
 from .config import ASYMMETRIC_ALGS
 from .errors import InvalidDpopProof, InvalidToken, OAuthError, UseDpopNonce
+from .errors import challenge as base_challenge
 from .keys import b64url
+from .tokens.binding import presented_with_dpop
 
 if TYPE_CHECKING:
     from .http import Request
@@ -97,7 +99,6 @@ def proof_of(
     url: str,
     *,
     access_token: str | None = None,
-    error: type[OAuthError] = InvalidDpopProof,
     resource: bool = False,
 ) -> Proof | None:
     """The request's DPoP proof, checked (RFC 9449 §4.3); ``None`` when it sends none."""
@@ -106,16 +107,16 @@ def proof_of(
         return None
     # A proxy or server may fold repeated headers into one with commas; a JWS has none.
     if len(values) > 1 or "," in values[0]:
-        raise error("send one DPoP header (RFC 9449 §4.3)")
+        raise InvalidDpopProof("send one DPoP header (RFC 9449 §4.3)")
     token = values[0].strip()
-    header = jose.header_of(token, error)
+    header = jose.header_of(token, InvalidDpopProof)
     if str(header.get("typ", "")).lower() != PROOF_TYPE:
-        raise error(f"the proof's typ must be {PROOF_TYPE}")
+        raise InvalidDpopProof(f"the proof's typ must be {PROOF_TYPE}")
     jwk = header.get("jwk")
     if not isinstance(jwk, Mapping):
-        raise error("the proof's header must carry the public jwk")
+        raise InvalidDpopProof("the proof's header must carry the public jwk")
     if any(member in jwk for member in _PRIVATE):
-        raise error("the proof's jwk holds private key material")
+        raise InvalidDpopProof("the proof's jwk holds private key material")
     jkt = thumbprint(jwk)
 
     def key(head: Mapping[str, Any], _token: str) -> Any:
@@ -124,32 +125,35 @@ def proof_of(
         try:
             return jwt.PyJWK(dict(jwk), algorithm=str(head.get("alg"))).key
         except jwt.PyJWTError as exc:
-            raise error(f"the proof's jwk cannot verify it: {exc}") from None
+            raise InvalidDpopProof(f"the proof's jwk cannot verify it: {exc}") from None
 
     claims = jose.verify(
-        token, key, algorithms=ALGS, require=("jti", "htm", "htu", "iat"), error=error
+        token, key, algorithms=ALGS, require=("jti", "htm", "htu", "iat"), error=InvalidDpopProof
     )
     if claims["htm"] != request.method:
-        raise error(f"the proof's htm {str(claims['htm'])[:10]!r} is not {request.method}")
+        raise InvalidDpopProof(
+            f"the proof's htm {str(claims['htm'])[:10]!r} is not {request.method}"
+        )
     htu = claims["htu"]
     if not isinstance(htu, str) or "?" in htu or "#" in htu:
-        raise error("the proof's htu must be a URL without query or fragment")
-    if _normal_url(htu) is None or _normal_url(htu) != _normal_url(url):
-        raise error(f"the proof's htu {htu[:120]!r} is not {url}")
+        raise InvalidDpopProof("the proof's htu must be a URL without query or fragment")
+    normal = _normal_url(htu)
+    if normal is None or normal != _normal_url(url):
+        raise InvalidDpopProof(f"the proof's htu {htu[:120]!r} is not {url}")
     now = s.clock.now()
     iat = claims["iat"]
     window = s.config.dpop.iat_window
     if isinstance(iat, bool) or not isinstance(iat, int | float) or abs(iat - now) > window:
-        raise error(f"the proof's iat is more than {window} s from the server's clock")
+        raise InvalidDpopProof(f"the proof's iat is more than {window} s from the server's clock")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
-        raise error("the proof's ath is not the hash of the access token")
+        raise InvalidDpopProof("the proof's ath is not the hash of the access token")
     settings = s.config.dpop
     if settings.require_nonce and not s.store.dpop_nonces.valid(
         claims.get("nonce"), now, settings.nonce_ttl
     ):
         raise nonce_error(s, resource)
-    if not jose.first_use(s.store, f"dpop\x00{jkt}", claims, now, error):
-        raise error("the proof's jti was used before (replay, RFC 9449 §11.1)")
+    if not jose.first_use(s.store, f"dpop\x00{jkt}", claims, now, InvalidDpopProof):
+        raise InvalidDpopProof("the proof's jti was used before (replay, RFC 9449 §11.1)")
     return Proof(jkt=jkt, claims=claims)
 
 
@@ -160,8 +164,6 @@ def check_presentation(
     scheme and a proof by its key, with ``ath``; an unbound one only as ``Bearer``.
     Failures are 401 with a ``DPoP`` challenge.
     """
-    from .tokens.binding import presented_with_dpop
-
     bound = record.token_type == "DPoP"
     if not presented_with_dpop(request):
         if bound:
@@ -185,27 +187,23 @@ def check_presentation(
 
 
 def _at_resource(error: OAuthError) -> OAuthError:
-    error.status_code = 401  # type: ignore[misc]
-    error.headers["WWW-Authenticate"] = challenge(error)
-    return error
+    """``error`` as a resource answers it: 401 with a ``DPoP`` challenge (RFC 9449 §7.1)."""
+    answer = type(error)(error.description, status_code=401, headers=error.headers)
+    answer.headers["WWW-Authenticate"] = challenge(answer)
+    return answer
 
 
-def nonce_error(s: Services, resource: bool) -> UseDpopNonce:
+def nonce_error(s: Services, resource: bool) -> OAuthError:
     """``use_dpop_nonce`` with the nonce to use (§8 at the server, §9 at a resource: 401)."""
     nonce = s.store.dpop_nonces.current(s.clock.now(), s.config.dpop.nonce_ttl)
-    error = UseDpopNonce("the proof must carry the server's nonce (DPoP-Nonce)")
-    error.headers["DPoP-Nonce"] = nonce
-    if resource:
-        error.status_code = 401  # type: ignore[misc]
-        error.headers["WWW-Authenticate"] = challenge(error)
-    return error
+    error = UseDpopNonce("the proof must carry the server's nonce (DPoP-Nonce)",
+                         headers={"DPoP-Nonce": nonce})  # fmt: skip
+    return _at_resource(error) if resource else error
 
 
 def challenge(error: OAuthError | None = None) -> str:
     """A ``WWW-Authenticate: DPoP`` challenge (RFC 9449 §7.1) with the algorithms."""
-    from .errors import challenge as base
-
-    return base("DPoP", error) + f', algs="{" ".join(ALGS)}"'
+    return base_challenge("DPoP", error) + f', algs="{" ".join(ALGS)}"'
 
 
 class DPoPBinding:

@@ -15,12 +15,14 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from ._check import is_loopback
 from .errors import MockauthError
 
-__all__ = ["CACHE_TTL", "MAX_BYTES", "TIMEOUT", "FetchError", "Fetcher"]
+__all__ = ["CACHE_TTL", "MAX_BYTES", "TIMEOUT", "FetchError", "Fetcher", "fetchable"]
 
 #: Seconds a fetch may take, connecting and reading.
 TIMEOUT = 2.0
@@ -28,6 +30,14 @@ TIMEOUT = 2.0
 MAX_BYTES = 256 * 1024
 #: Seconds (on the provider clock) a fetched document is reused.
 CACHE_TTL = 300.0
+
+
+def fetchable(url: str, hosts: Sequence[str]) -> bool:
+    """Whether the provider may fetch ``url`` for a client: from a loopback host,
+    or one of ``hosts`` (``"*"``: any), never elsewhere on a stranger's say-so.
+    """
+    host = urlsplit(url).hostname or ""
+    return is_loopback(host) or host in hosts or "*" in hosts
 
 
 class FetchError(MockauthError):
@@ -58,6 +68,7 @@ class Fetcher:
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         #: How many times each URL went to the network (tests read it).
         self.fetches: dict[str, int] = {}
+        self._opener: urllib.request.OpenerDirector | None = None
 
     def json(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
         """The JSON object at ``url``, from the cache unless stale or ``refresh``."""
@@ -86,10 +97,10 @@ class Fetcher:
             raise FetchError(f"{url[:80]!r} is not an http or https URL")
         with self._lock:
             self.fetches[url] = self.fetches.get(url, 0) + 1
-        handlers: list[Any] = [_NoRedirects()]
-        if url.startswith("https:"):
-            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
-        opener = urllib.request.build_opener(*handlers)
+            if self._opener is None:  # once: the TLS context reads the CA store
+                https = urllib.request.HTTPSHandler(context=ssl.create_default_context())
+                self._opener = urllib.request.build_opener(_NoRedirects(), https)
+            opener = self._opener
         try:
             # The scheme is checked above: no file: or custom schemes reach urllib.
             request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310

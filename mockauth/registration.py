@@ -15,10 +15,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from ._check import is_loopback
-from .config import REGISTRABLE, ClientConfig, parse
+from .config import REGISTRABLE, ClientConfig, parse, registrable
 from .errors import (
     ConfigError,
     InvalidClientMetadata,
@@ -27,6 +25,7 @@ from .errors import (
     InvalidSoftwareStatement,
     OAuthError,
 )
+from .fetch import fetchable
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -88,7 +87,7 @@ def client_config(
             or not secrets.compare_digest(secret, update.client_secret)
         ):
             raise InvalidRequest("client_secret does not match the client's (RFC 7592 §2.2)")
-    data = {k: v for k, v in metadata.items() if k in REGISTRABLE}
+    data = registrable(metadata, _DEFAULTS)
     if "software_statement" in metadata:
         data.update((k, v) for k, v in _statement(s, metadata["software_statement"]).items()
                     if k in REGISTRABLE)  # fmt: skip
@@ -96,8 +95,6 @@ def client_config(
         if name in data and not isinstance(data[name], list):
             error = InvalidRedirectUri if name.endswith("redirect_uris") else InvalidClientMetadata
             raise error(f"{name}: must be a JSON array (RFC 7591 §2)")
-    for name, value in _DEFAULTS.items():
-        data.setdefault(name, value)
     if isinstance(data.get("scope"), str):  # asking for nothing gets what was registered
         data["default_scope"] = data["scope"]
     grants = data.get("grant_types")
@@ -111,14 +108,12 @@ def client_config(
             if isinstance(uri, str) and not _allowed(uri, allow_list):
                 raise InvalidRedirectUri(f"redirect_uris[{i}]: not one this server allows")
     jwks_uri = data.get("jwks_uri")
-    if isinstance(jwks_uri, str):  # the server fetches it: loopback and configured hosts only
-        host = urlsplit(jwks_uri).hostname or ""
-        hosts = s.config.registration.metadata_document_hosts
-        if not (is_loopback(host) or host in hosts or "*" in hosts):
-            raise InvalidClientMetadata(
-                "jwks_uri: keys are fetched from loopback hosts and "
-                "registration.metadata_document_hosts only"
-            )
+    hosts = s.config.registration.metadata_document_hosts
+    if isinstance(jwks_uri, str) and not fetchable(jwks_uri, hosts):
+        raise InvalidClientMetadata(
+            "jwks_uri: keys are fetched from loopback hosts and "
+            "registration.metadata_document_hosts only"
+        )
     confidential = data.get("token_endpoint_auth_method") != "none"
     if confidential and data.get("token_endpoint_auth_method") != "private_key_jwt":
         data["client_secret"] = (

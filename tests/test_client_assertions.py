@@ -362,3 +362,14 @@ def test_a_key_named_by_its_certificate_thumbprint(provider: Provider, member: s
     unknown = _assertion(provider, key=other, headers={member: "nope"}, iss="cert", sub="cert")
     answer = _token(provider, unknown).json()
     assert f"no key of the client has {member}" in answer["error_description"]
+
+
+def test_a_replay_event_is_in_the_json_request_log(provider: Provider) -> None:
+    from mockauth.log import RequestLog
+
+    assertion = _assertion(provider)
+    _token(provider, assertion)
+    _token(provider, assertion)
+    first, second = (json.loads(RequestLog(format="json").json_line(c)) for c in provider.calls)
+    assert "events" not in first
+    assert second["events"][0]["event"] == "assertion_replayed"

@@ -314,3 +314,25 @@ def test_a_registered_jwks_uri_must_be_on_a_host_the_server_may_fetch(provider: 
     with LiveServer([allowed]):
         ok = _register(allowed, {**base, "jwks_uri": "https://keys.example.test/jwks"})
         assert ok.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"registration": {"initial_access_token": ""}}, "registration.initial_access_token"),
+        ({"registration": {"client_secret_ttl": -1}}, "registration.client_secret_ttl"),
+        ({"registration": {"redirect_uris": ["not a uri"]}}, "registration.redirect_uris[0]"),
+        (
+            {"registration": {"metadata_document_host": ["x"]}},
+            "registration.metadata_document_host",
+        ),
+        ({"dpop": {"iat_window": 0}}, "dpop.iat_window"),
+        ({"dpop": {"require_nonce": "yes"}}, "dpop.require_nonce"),
+    ],
+)
+def test_bad_registration_and_dpop_config_names_the_key(table: dict[str, Any], key: str) -> None:
+    from mockauth import ConfigError, ProviderConfig
+
+    with pytest.raises(ConfigError) as caught:
+        ProviderConfig.from_mapping(table)
+    assert caught.value.key == key

@@ -51,10 +51,7 @@ class AuthorizationCodeGrant(Grant):
         if redirect_uri is not None and redirect_uri != code.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the one in the authorization request")
         pkce.verify(code.code_challenge, code.code_challenge_method, verifier)
-        if (
-            code.dpop_jkt is not None
-            and getattr(current_constraint(), "jkt", None) != code.dpop_jkt
-        ):
+        if code.dpop_jkt is not None and current_constraint().jkt != code.dpop_jkt:
             raise InvalidGrant(
                 "the code is bound to a DPoP key (dpop_jkt): prove it (RFC 9449 §10)"
             )

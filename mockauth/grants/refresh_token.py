@@ -43,7 +43,7 @@ class RefreshTokenGrant(Grant):
             wider = " ".join(x for x in requested if x not in record.scope)
             raise InvalidScope(f"a refresh cannot widen the scope: {wider}")
         audience = narrow_audience(client, params, record.audience, record.resources)
-        if record.jkt is not None and getattr(current_constraint(), "jkt", None) != record.jkt:
+        if record.jkt is not None and current_constraint().jkt != record.jkt:
             raise InvalidGrant("the refresh token is bound to a DPoP key: prove it (RFC 9449 §5)")
         # Checked first, taken second: a bad request does not burn the token, and
         # of two concurrent redemptions exactly one finds it unused.

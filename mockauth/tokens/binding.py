@@ -42,6 +42,11 @@ class SenderConstraint(Protocol):
         """The ``token_type`` of the token response (RFC 6749 §7.1) and the scheme."""
         ...
 
+    @property
+    def jkt(self) -> str | None:
+        """The thumbprint of the key tokens are bound to (``cnf.jkt``), if any."""
+        ...
+
     def confirm(self, claims: dict[str, Any]) -> None:
         """Add the confirmation (``cnf``, RFC 7800) to an access token's claims."""
 
@@ -53,6 +58,7 @@ class Bearer:
     """RFC 6750: no binding; the token is presented as ``Authorization: Bearer``."""
 
     token_type = "Bearer"
+    jkt = None
 
     def confirm(self, claims: dict[str, Any]) -> None:
         return None

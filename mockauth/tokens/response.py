@@ -145,7 +145,7 @@ def issue(
                 audience=grant.granted_audience or grant.audience,
                 resources=grant.resources,
                 sid=grant.sid,
-                jkt=getattr(constraint, "jkt", None) if client.public else None,
+                jkt=constraint.jkt if client.public else None,
             )
             response.refresh_token = new.token
     if grant.user_bound and grant.with_id_token and "openid" in grant.scope:

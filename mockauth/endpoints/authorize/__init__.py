@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ...errors import ErrorStyle, InvalidRequest
 from .. import Endpoint, register_endpoint
 from .interaction import Approved, authenticator_for
+from .pushed import REQUEST_URI_PREFIX, pushed_params, requires_par
 from .request import authorization_params, client_and_redirect, validate
 from .respond import PAGE_TITLE, approve, error_redirect
 
@@ -26,8 +27,6 @@ __all__ = ["ENDPOINT", "handle"]
 
 
 def handle(s: Services, request: Request) -> Response:
-    from ..par import REQUEST_URI_PREFIX, pushed_params, requires_par
-
     params = authorization_params(request)
     # Another request_uri (a request object by reference) is refused in validate().
     pushed = (params.get("request_uri") or "").startswith(REQUEST_URI_PREFIX)

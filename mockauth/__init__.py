@@ -15,6 +15,7 @@ from .clients import Client as Client
 from .clock import Clock as Clock
 from .config import ClientConfig as ClientConfig
 from .config import ProviderConfig as ProviderConfig
+from .config import ResourceConfig as ResourceConfig
 from .config import ServerConfig as ServerConfig
 from .config import TokenConfig as TokenConfig
 from .config import TrustedIssuerConfig as TrustedIssuerConfig
@@ -31,6 +32,7 @@ from .journal import Calls as Calls
 from .journal import JournalAssertionError as JournalAssertionError
 from .keys import SigningKey as SigningKey
 from .provider import Provider as Provider
+from .resources import ProtectedResource as ProtectedResource
 from .scenarios.match import Match as Match
 from .scenarios.rules import Rule as Rule
 from .scenarios.rules import UnusedRuleError as UnusedRuleError
@@ -55,8 +57,10 @@ __all__ = [
     "Match",
     "MockauthError",
     "OAuthError",
+    "ProtectedResource",
     "Provider",
     "ProviderConfig",
+    "ResourceConfig",
     "Rule",
     "Scenario",
     "ServerConfig",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from ._check import is_loopback as _is_loopback
-from .config import ServerConfig, load_config
+from .config import ProviderConfig, ServerConfig, load_config
 from .errors import ConfigError, MockauthError
 from .log import LOG_FORMATS, RequestLog
 from .registry import default_grant_types
@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--seed", type=int, default=None, help="seed for generated users, ids and secrets"
+    )
+    serve.add_argument(
+        "--resource",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="serve a mock protected resource at PATH (/mcp), guarded by the first issuer, "
+        "its RFC 9728 metadata at /.well-known/oauth-protected-resource/PATH (repeatable)",
     )
     serve.add_argument(
         "--public-url",
@@ -250,6 +258,12 @@ def _banner(
         for user in provider.users:
             password = f"  password {user.password}" if user.password else ""
             print(f"  user       {user.username}  (sub {user.sub}){password}", file=out)
+        for resource in provider.resources:
+            scopes = (
+                f"  (scopes {' '.join(resource.config.scopes)})" if resource.config.scopes else ""
+            )
+            print(f"  resource   {resource.url}{scopes}", file=out)
+            print(f"    metadata {resource.metadata_url}", file=out)
     if scenarios:
         print("\nScenarios (every issuer)", file=out)
     for scenario in scenarios:
@@ -260,6 +274,18 @@ def _banner(
         print(f"  header     X-Mockauth-Admin-Token: {admin[1]}", file=out)
         print(f"  openapi    {admin[0]}/openapi.json", file=out)
     print("\nPress Ctrl-C to stop.", file=out, flush=True)
+
+
+def _with_resources(
+    issuers: tuple[ProviderConfig, ...], paths: Sequence[str]
+) -> tuple[ProviderConfig, ...]:
+    """The first issuer guarding a resource at each of ``paths`` as well."""
+    if not paths:
+        return issuers
+    first, *rest = issuers
+    given = [{"path": path} for path in paths]
+    kept = [dataclasses.asdict(r) for r in first.resources]
+    return (first.updated(resources=[*kept, *given]), *rest)
 
 
 def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -281,6 +307,11 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         issuers = tuple(dataclasses.replace(i, seed=args.seed) for i in issuers)
     if getattr(args, "issuer_from_host", False):
         issuers = tuple(dataclasses.replace(i, issuer_from_host=True) for i in issuers)
+    try:
+        issuers = _with_resources(issuers, getattr(args, "resource", None) or ())
+    except ConfigError as exc:
+        print(f"mockauth: error: --resource: {exc}", file=err)
+        return 2
     if not _is_loopback(host):
         print(
             f"mockauth: warning: binding {host} exposes a TEST-ONLY provider with public "

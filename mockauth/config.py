@@ -36,6 +36,7 @@ __all__ = [
     "DpopConfig",
     "ProviderConfig",
     "RegistrationConfig",
+    "ResourceConfig",
     "ServerConfig",
     "TokenConfig",
     "TrustedIssuerConfig",
@@ -74,6 +75,11 @@ _ISSUER_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 #: First segments the server root keeps for itself.
 _RESERVED_SEGMENTS = (".well-known", "_mockauth")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
+#: A resource's path: segments of RFC 3986 §3.3 ``pchar`` without percent-escapes,
+#: none of them ``.`` or ``..``, and not under the server's own prefixes.
+RESOURCE_PATH = (
+    r"^(?!/(\.well-known|_mockauth)(/|$))(?!.*/\.\.?(/|$))(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$"
+)
 
 
 def _check_uri(key: str, uri: str, *, allow_query: bool = True) -> None:
@@ -430,6 +436,48 @@ class DpopConfig:
         _check_positive("nonce_ttl", self.nonce_ttl)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ResourceConfig:
+    """A mock protected resource (an MCP server, an API) served beside its issuer
+    at ``path`` on the server root, with its metadata at
+    ``/.well-known/oauth-protected-resource<path>`` (RFC 9728 §3.1).
+
+    A request needs an access token of this issuer whose ``aud`` names the
+    resource (its URL, or one of ``audience``) and that carries every scope in
+    ``scopes`` (else 403 ``insufficient_scope``, RFC 6750 §3.1);
+    ``dpop_required`` refuses Bearer tokens (RFC 9449 §7). ``scopes_supported``
+    (default: ``scopes``) and ``resource_name`` go into the metadata.
+    """
+
+    path: str
+    scopes: tuple[str, ...] = ()
+    scopes_supported: tuple[str, ...] | None = None
+    audience: tuple[str, ...] = ()
+    resource_name: str | None = None
+    dpop_required: bool = False
+
+    def __post_init__(self) -> None:
+        path = self.path
+        if not isinstance(path, str) or not path.startswith("/") or path == "/":
+            raise ConfigError("path", f"{path!r} must be a path below the root, like '/mcp'")
+        if path.split("/")[1] in (".well-known", "_mockauth"):
+            raise ConfigError("path", f"{path!r} is reserved for the server itself")
+        if not re.match(RESOURCE_PATH, path):
+            raise ConfigError(
+                "path",
+                f"{path!r}: letters, digits and -._~!$&'()*+,;=:@ between single slashes "
+                "(no query, fragment, escapes, spaces, '//', '.' or '..' segments, "
+                "or trailing '/')",
+            )
+        for key in ("scopes", "scopes_supported"):
+            for i, scope in enumerate(getattr(self, key) or ()):
+                if not _SCOPE_TOKEN.match(scope):
+                    raise ConfigError(f"{key}[{i}]", f"{scope!r} is not a scope (RFC 6749 §3.3)")
+        for i, aud in enumerate(self.audience):
+            if not aud:
+                raise ConfigError(f"audience[{i}]", "must not be empty")
+
+
 DEFAULT_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 
@@ -448,7 +496,8 @@ class ProviderConfig:
     assertion whose ``jti`` was seen before (RFC 7523 §3); off by default
     because MSAL reuses one assertion for up to nine minutes, and a replay is
     journaled either way. ``trusted_issuers`` are the issuers whose JWTs the
-    JWT bearer grant and token exchange accept.
+    JWT bearer grant and token exchange accept. ``resources`` are mock
+    protected resources this issuer guards (RFC 9728).
     """
 
     issuer_id: str = "default"
@@ -465,6 +514,7 @@ class ProviderConfig:
     reject_replayed_assertions: bool = False
     require_pushed_authorization_requests: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
+    resources: tuple[ResourceConfig, ...] = ()
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     dpop: DpopConfig = field(default_factory=DpopConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
@@ -473,6 +523,10 @@ class ProviderConfig:
         _check_items("clients", self.clients, ClientConfig)
         _check_items("users", self.users, UserConfig)
         _check_items("trusted_issuers", self.trusted_issuers, TrustedIssuerConfig)
+        _check_items("resources", self.resources, ResourceConfig)
+        dup = _first_duplicate([r.path for r in self.resources])
+        if dup is not None:
+            raise ConfigError("resources", f"path {dup!r} is listed twice")
         dup = _first_duplicate([t.issuer for t in self.trusted_issuers])
         if dup is not None:
             raise ConfigError("trusted_issuers", f"issuer {dup!r} is listed twice")

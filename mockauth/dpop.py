@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from . import jose
 from .config import ASYMMETRIC_ALGS
 from .errors import InvalidDpopProof, InvalidToken, OAuthError, UseDpopNonce
-from .errors import challenge as base_challenge
 from .keys import b64url
 from .tokens.binding import presented_with_dpop
 
@@ -167,30 +166,34 @@ def check_presentation(
     bound = record.token_type == "DPoP"
     if not presented_with_dpop(request):
         if bound:
-            raise _at_resource(InvalidToken("the token is DPoP-bound: present it with the "
+            raise at_resource(InvalidToken("the token is DPoP-bound: present it with the "
                                             "DPoP scheme and a proof (RFC 9449 §7.1)"))  # fmt: skip
         return
     if not bound:
-        raise _at_resource(InvalidToken("the token is not DPoP-bound: present it as Bearer"))
+        raise at_resource(InvalidToken("the token is not DPoP-bound: present it as Bearer"))
     try:
         proof = proof_of(s, request, url, access_token=token, resource=True)
     except UseDpopNonce:
         raise
     except OAuthError as exc:
-        raise _at_resource(InvalidDpopProof(exc.description)) from None
+        raise at_resource(InvalidDpopProof(exc.description)) from None
     if proof is None:
-        raise _at_resource(InvalidDpopProof("a DPoP token needs a DPoP proof"))
+        raise at_resource(InvalidDpopProof("a DPoP token needs a DPoP proof"))
     try:
         DPoPBinding(proof.jkt).verify(request, record)
     except InvalidToken as exc:
-        raise _at_resource(exc) from None
+        raise at_resource(exc) from None
 
 
-def _at_resource(error: OAuthError) -> OAuthError:
+def at_resource(error: OAuthError) -> OAuthError:
     """``error`` as a resource answers it: 401 with a ``DPoP`` challenge (RFC 9449 §7.1)."""
-    answer = type(error)(error.description, status_code=401, headers=error.headers)
-    answer.headers["WWW-Authenticate"] = challenge(answer)
-    return answer
+    return type(error)(
+        error.description,
+        status_code=401,
+        headers=error.headers,
+        challenge={**error.challenge, "algs": " ".join(ALGS)},
+        scheme="DPoP",
+    )
 
 
 def nonce_error(s: Services, resource: bool) -> OAuthError:
@@ -198,12 +201,7 @@ def nonce_error(s: Services, resource: bool) -> OAuthError:
     nonce = s.store.dpop_nonces.current(s.clock.now(), s.config.dpop.nonce_ttl)
     error = UseDpopNonce("the proof must carry the server's nonce (DPoP-Nonce)",
                          headers={"DPoP-Nonce": nonce})  # fmt: skip
-    return _at_resource(error) if resource else error
-
-
-def challenge(error: OAuthError | None = None) -> str:
-    """A ``WWW-Authenticate: DPoP`` challenge (RFC 9449 §7.1) with the algorithms."""
-    return base_challenge("DPoP", error) + f', algs="{" ".join(ALGS)}"'
+    return at_resource(error) if resource else error
 
 
 class DPoPBinding:

@@ -47,6 +47,7 @@ __all__ = [
     "UnapprovedSoftwareStatement",
     "UnauthorizedClient",
     "UnknownClientError",
+    "UnknownResourceError",
     "UnknownUserError",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
@@ -80,6 +81,7 @@ class OAuthError(Exception):
         headers: Mapping[str, str] | None = None,
         redirect: bool = True,
         challenge: Mapping[str, str] | None = None,
+        scheme: str = "Bearer",
     ) -> None:
         super().__init__(description or self.error)
         self.description = clean_description(description) if description else None
@@ -91,6 +93,8 @@ class OAuthError(Exception):
         self.redirect = redirect
         #: Extra auth-params of a ``WWW-Authenticate`` challenge (``scope``, RFC 6750 §3).
         self.challenge: dict[str, str] = dict(challenge or {})
+        #: The authentication scheme a resource challenges with (``DPoP``: RFC 9449 §7.1).
+        self.scheme = scheme
 
     def to_dict(self) -> dict[str, str]:
         """The JSON body of RFC 6749 §5.2."""
@@ -342,17 +346,22 @@ def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def challenge(scheme: str, error: OAuthError | None = None) -> str:
+def challenge(
+    scheme: str, error: OAuthError | None = None, params: Mapping[str, str] | None = None
+) -> str:
     """A ``WWW-Authenticate`` value (RFC 9110 §11.6.1) for ``scheme``, with the
-    error code, description and extra auth-params of ``error`` (RFC 6750 §3).
+    error code, description and extra auth-params of ``error`` (RFC 6750 §3),
+    or just ``params`` for a request that carried no credentials (§3.1).
     """
-    params = [f'realm="{REALM}"']
+    pairs = [f'realm="{REALM}"']
+    extra = dict(params or {})
     if error is not None:
-        params.append(f'error="{error.error}"')
+        pairs.append(f'error="{error.error}"')
         if error.description:
-            params.append(f'error_description="{_quoted(error.description)}"')
-        params += [f'{k}="{_quoted(v)}"' for k, v in error.challenge.items()]
-    return f"{scheme} " + ", ".join(params)
+            pairs.append(f'error_description="{_quoted(error.description)}"')
+        extra.update(error.challenge)
+    pairs += [f'{k}="{_quoted(v)}"' for k, v in extra.items()]
+    return f"{scheme} " + ", ".join(pairs)
 
 
 def render(
@@ -380,10 +389,22 @@ def render(
     headers = dict(error.headers)
     if "WWW-Authenticate" not in headers:
         if style is ErrorStyle.BEARER:
-            headers["WWW-Authenticate"] = challenge("Bearer", error)
+            headers["WWW-Authenticate"] = challenge(error.scheme, error)
         elif error.status_code == 401:
             headers["WWW-Authenticate"] = challenge("Basic")
     return json_response(error.to_dict(), error.status_code, headers.items())
+
+
+def no_credentials(scheme: str = "Bearer", params: Mapping[str, str] | None = None) -> Response:
+    """The 401 of a protected resource asked without any credentials: a challenge
+    with no error code (RFC 6750 §3.1), ``params`` its auth-params.
+    """
+    from .http.message import Response
+
+    response = Response("", status=401)
+    response.headers["WWW-Authenticate"] = challenge(scheme, params=params)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class MockauthError(Exception):
@@ -413,6 +434,13 @@ class UnknownUserError(MockauthError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown user"
+
+
+class UnknownResourceError(MockauthError, KeyError):
+    """No protected resource is served at that path."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown resource"
 
 
 class ServerThreadError(MockauthError):

@@ -59,10 +59,11 @@ def router_for(issuer_path: str) -> Router[Endpoint]:
     router = _ROUTERS.get(key)
     if router is None:
         router = Router()
-        for ep in endpoints():
+        mounted = [ep for ep in endpoints() if ep.mount == "issuer"]
+        for ep in mounted:
             for route in ep.routes:
                 router.add(issuer_path + route, ep)
-        for ep in endpoints():
+        for ep in mounted:
             for name in ep.root_names:
                 router.add(f"/.well-known/{name}{issuer_path}", ep)
         _ROUTERS[key] = router
@@ -101,7 +102,9 @@ class Pipeline:
     def _handle(self, request: Request) -> Response:
         found = router_for(self.services.issuer_path).match(request.path)
         if found is None:
-            return self.not_found(request)
+            found = self._resource(request.path)
+            if found is None:
+                return self.not_found(request)
         endpoint, request.route_params = found
         if endpoint.enabled is not None and not endpoint.enabled(self.services):
             return self.not_found(request)
@@ -147,6 +150,20 @@ class Pipeline:
         if endpoint.cors:
             _cors(response)
         return response
+
+    def serves(self, path: str) -> bool:
+        """Whether ``path`` is one of the provider's mock protected resources."""
+        return self._resource(path) is not None
+
+    def _resource(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
+        found = self.services.resources.match(path)
+        if found is None:
+            return None
+        name, resource = found
+        endpoint = ENDPOINTS.get(name)
+        if not isinstance(endpoint, Endpoint):
+            return None
+        return endpoint, {"resource": resource.path}
 
     def not_found(self, request: Request) -> Response:
         """404 for a path no endpoint serves, journaled, naming the nearest route."""
@@ -197,6 +214,8 @@ class Pipeline:
             return render(error, ErrorStyle.JSON), error
 
     def _render(self, endpoint: Endpoint, request: Request, error: OAuthError) -> Response:
+        if endpoint.challenge is not None:
+            error.challenge = {**error.challenge, **endpoint.challenge(self.services, request)}
         redirect = endpoint.redirect
         return render(
             error,

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any, Unpack
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
 from .clients import Client
 from .clock import ClockLike
-from .config import ClientConfig, ProviderConfig, UserConfig
-from .errors import UnknownClientError
+from .config import ClientConfig, ProviderConfig, ResourceConfig, UserConfig, parse
+from .errors import UnknownClientError, UnknownResourceError
 from .http import Request, Response
 from .http.wsgi import wsgi_app
 from .journal import Call, Calls, Journal
 from .keys import KeySet, SigningKey
 from .metadata import build_metadata
 from .pipeline import Interceptor, Pipeline
+from .resources import ProtectedResource
 from .scenarios.rules import Rule, RuleSet, UnusedRuleError
 from .services import UNSERVED_BASE_URL, Services
 from .store import Store
@@ -257,6 +258,44 @@ class Provider:
         """The registered documents, by URL."""
         return self.services.documents.registered()
 
+    # --- mock protected resources (RFC 9728) --------------------------------
+    def add_resource(
+        self, path: str | ResourceConfig, /, *, replace: bool = False, **fields: Any
+    ) -> ProtectedResource:
+        """Serve a mock protected resource guarded by this issuer at ``path`` of
+        the server root (``"/mcp"``), its metadata at
+        ``/.well-known/oauth-protected-resource<path>``; ``fields`` are
+        :class:`~mockauth.config.ResourceConfig`'s (``scopes=``, ``dpop_required=``,
+        ...). A bad field is a :class:`~mockauth.errors.ConfigError` naming it.
+        """
+        if isinstance(path, ResourceConfig):
+            if fields:
+                raise TypeError("add_resource(): pass a ResourceConfig or fields, not both")
+            config = path
+        else:
+            config = parse(ResourceConfig, {"path": path, **fields})
+        return self.services.resources.add(config, replace=replace)
+
+    def remove_resource(self, path: str) -> None:
+        """Stop serving the resource at ``path``
+        (:class:`~mockauth.errors.UnknownResourceError` if none is there).
+        """
+        self.services.resources.remove(path)
+
+    def resource(self, path: str) -> ProtectedResource:
+        """The resource served at ``path``
+        (:class:`~mockauth.errors.UnknownResourceError` if none is there).
+        """
+        found = self.services.resources.get(path)
+        if found is None:
+            raise UnknownResourceError(f"no resource at {path!r}")
+        return found
+
+    @property
+    def resources(self) -> list[ProtectedResource]:
+        """The mock protected resources this issuer guards."""
+        return list(self.services.resources)
+
     # --- clients ------------------------------------------------------------
     def add_client(self, config: ClientConfig | None = None, /, **fields: Any) -> Client:
         """Register a client; ``client_id`` / ``client_secret`` are generated if left out.
@@ -351,17 +390,25 @@ class Provider:
         scopes: Iterable[str] = (),
         request: Request | None = None,
         url: str | None = None,
+        require_dpop: bool = False,
     ) -> dict[str, Any]:
         """Check an access token as a resource server should (issued here and
         live, ``aud`` naming ``audience``, carrying ``scopes``, DPoP-bound tokens
-        only with their proof in ``request``); its claims, or
+        only with their proof in ``request``, only those with ``require_dpop``);
+        its claims, or
         :class:`~mockauth.errors.InvalidToken` / :class:`~mockauth.errors.InsufficientScope`
         (:func:`mockauth.resource.validate_access_token`).
         """
         from .resource import validate_access_token
 
         return validate_access_token(
-            self.services, token, audience=audience, scopes=scopes, request=request, url=url
+            self.services,
+            token,
+            audience=audience,
+            scopes=scopes,
+            request=request,
+            url=url,
+            require_dpop=require_dpop,
         )
 
     def forge(self, token: str, kind: str, *, claim: str | None = None, value: Any = None) -> str:
@@ -443,6 +490,10 @@ class Provider:
     def handle(self, request: Request) -> Response:
         """Answer one request (the core's sans-I/O request and response)."""
         return self.pipeline.handle(request)
+
+    def serves(self, path: str) -> bool:
+        """Whether ``path`` (outside the issuer) is one of its protected resources."""
+        return self.pipeline.serves(path)
 
     def not_found(self, request: Request) -> Response:
         """The 404 for a path no endpoint serves, journaled here."""

@@ -32,6 +32,7 @@ def validate_access_token(
     scopes: Iterable[str] = (),
     request: Request | None = None,
     url: str | None = None,
+    require_dpop: bool = False,
 ) -> dict[str, Any]:
     """The claims of ``token`` once it checks out for this resource; otherwise
     :class:`~mockauth.errors.InvalidToken` (401) or
@@ -41,7 +42,8 @@ def validate_access_token(
     ``audience``: the resource's identifiers, one of which ``aud`` must name.
     ``request`` (with the resource's ``url``): the request that presented the
     token, so a DPoP-bound token is checked against its proof and an unbound
-    one refused under the ``DPoP`` scheme.
+    one refused under the ``DPoP`` scheme. ``require_dpop``: a Bearer token is
+    refused too (RFC 9728 §2 ``dpop_bound_access_tokens_required``).
     """
     record = s.tokens.verify_access_token(token)
     wanted = [audience] if isinstance(audience, str) else list(audience or ())
@@ -60,6 +62,8 @@ def validate_access_token(
         dpop.check_presentation(s, request, token, record, url)
     elif record.token_type == "DPoP":
         raise InvalidToken("the token is DPoP-bound: check it with the request that carried it")
+    if require_dpop and record.token_type != "DPoP":
+        raise dpop.at_resource(InvalidToken("this resource takes DPoP-bound tokens only"))
     claims = dict(record.claims)
     claims.setdefault("sub", record.sub)
     claims.setdefault("client_id", record.client_id)

@@ -22,6 +22,7 @@ from .errors import MockauthError, UnknownUserError
 from .fetch import Fetcher
 from .keys import KeySet
 from .registry import ENDPOINTS
+from .resources import Resources
 from .store import Store
 from .tokens.claims import RFC9068, ClaimsPolicy
 from .tokens.service import TokenService
@@ -67,6 +68,7 @@ class Services:
         self.trusted = TrustedIssuers(config.trusted_issuers, self.fetcher)
         self.documents = MetadataDocuments(lambda: self.config.registration, self.fetcher)
         self.clients.documents = self.documents.resolve
+        self.resources = Resources(config.resources, lambda: self.request_base)
         self.tokens = TokenService(
             issuer=lambda: self.issuer,
             keys=self.keys,
@@ -108,6 +110,14 @@ class Services:
         base = _REQUEST_BASE.get() if self.config.issuer_from_host else None
         return f"{base or self.base_url}{self.issuer_path}"
 
+    @property
+    def request_base(self) -> str:
+        """The base URL of the server as the current request reached it
+        (``issuer_from_host``), else the server's: where served resources live.
+        """
+        base = _REQUEST_BASE.get() if self.config.issuer_from_host else None
+        return base or self.base_url
+
     def issuers(self) -> tuple[str, ...]:
         """Every issuer this provider signs as: the current one and, with
         ``issuer_from_host``, each alias a request has used (verification accepts all).
@@ -141,6 +151,11 @@ class Services:
         if endpoint is None:
             known = ", ".join(ENDPOINTS.names())
             raise MockauthError(f"no endpoint named {name!r}; known: {known}")
+        if endpoint.mount == "resource":
+            raise MockauthError(
+                f"{name!r} is served at each protected resource's own path: "
+                "use provider.resource(path).url or .metadata_url"
+            )
         return self.issuer + endpoint.route
 
     def revoke_tokens(self, *, user: str | None = None, client: str | None = None) -> int:

@@ -12,6 +12,7 @@ from .clock import ControllableClock
 if TYPE_CHECKING:
     from .clients import Client
     from .journal import Journal
+    from .resources import ProtectedResource
     from .scenarios.rules import Rule, RuleSet
     from .services import Services
     from .trust import TrustedIssuer
@@ -22,14 +23,15 @@ __all__ = ["Snapshot", "restore", "take"]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Registrations (clients, users, trusted issuers), rules and the clock of a
-    provider (keys are left as they are).
+    """Registrations (clients, users, trusted issuers, documents, resources),
+    rules and the clock of a provider (keys are left as they are).
     """
 
     clients: Mapping[str, Client]
     users: Mapping[str, User]
     trusted: Mapping[str, TrustedIssuer]
     documents: Mapping[str, dict[str, Any]]
+    resources: Mapping[str, ProtectedResource]
     rules: tuple[Rule, ...]
     frozen_at: float | None  # the clock: stopped here, or
     skew: float  # running this many seconds off the system clock
@@ -45,6 +47,7 @@ def take(s: Services, rules: RuleSet) -> Snapshot:
         users=s.users.snapshot(),
         trusted=s.trusted.snapshot(),
         documents=s.documents.registered(),
+        resources=s.resources.snapshot(),
         rules=tuple(rules.all()),
         frozen_at=now if frozen else None,
         skew=skew if abs(skew) >= 0.001 else 0.0,  # a scenario's skew, not read-out jitter
@@ -63,6 +66,7 @@ def restore(s: Services, rules: RuleSet, journal: Journal, snapshot: Snapshot) -
     s.users.restore(snapshot.users)
     s.trusted.restore(snapshot.trusted)
     s.documents.restore(snapshot.documents)
+    s.resources.restore(snapshot.resources)
     s.fetcher.forget()
     s.store.clear()
     clock = s.clock

@@ -6,12 +6,17 @@ import base64
 import hashlib
 import json
 import secrets
+import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from mockauth import Client, Provider
+from mockauth.dpop import thumbprint
 
 WEB_REDIRECT = "http://127.0.0.1:5000/cb"
 SPA_REDIRECT = "http://localhost:3000/callback"
@@ -167,3 +172,19 @@ class DocumentServer:
         self.released.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class DpopKey:
+    """A client's DPoP key pair, making proofs."""
+
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
+        self.jkt = thumbprint(self.jwk)
+
+    def proof(self, method: str, url: str, *, header: dict[str, Any] | None = None,
+              **claims: Any) -> str:  # fmt: skip
+        body = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": time.time(), **claims}
+        head = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, self.private,
+                          "ES256", headers=head)  # fmt: skip

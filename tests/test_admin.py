@@ -962,7 +962,8 @@ def test_every_described_operation_exists(server: LiveServer, token: str) -> Non
             concrete = path.format(issuer_id="default", client_id="nobody", user="nobody",
                                    rule_id="999999", kid="nobody", user_code="BBBB-BBBB",
                                    issuer="https%3A%2F%2Fnobody.test",
-                                   url="https%3A%2F%2Fnobody.test%2Fc")  # fmt: skip
+                                   url="https%3A%2F%2Fnobody.test%2Fc",
+                                   path="%2Fnowhere")  # fmt: skip
             for method in ops:
                 response = client.request(method.upper(), server.admin_url + concrete, json={})
                 assert response.status_code != 405, (method, path)
@@ -1081,6 +1082,11 @@ def test_every_route_answers_as_described(
     call("POST", f"{D}/client_metadata_documents", document, template=docs)
     call("DELETE", f"{D}/client_metadata_documents/https%3A%2F%2Fapp.test%2Fclient.json",
          template=f"{docs}/{{url}}")  # fmt: skip
+    resources = f"{t}/resources"
+    call("GET", f"{D}/resources", template=resources)
+    call("POST", f"{D}/resources", {"path": "/mcp", "scopes": ["mcp:tools"]}, template=resources)
+    call("GET", f"{D}/resources/%2Fmcp", template=f"{resources}/{{path}}")
+    call("DELETE", f"{D}/resources/%2Fmcp", template=f"{resources}/{{path}}")
     call("GET", f"{D}/users", template=f"{t}/users")
     call("POST", f"{D}/users", {"username": "u1", "email": "u1@example.com"},
          template=f"{t}/users")  # fmt: skip

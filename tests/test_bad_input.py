@@ -48,9 +48,14 @@ LOGOUT_REDIRECT = "http://127.0.0.1:5000/bye"
 FORM = "application/x-www-form-urlencoded"
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND")
 #: Every route, with the RFC 8414 root form of the metadata URL.
-ROUTES = [(ep.name, "/default" + ep.path, ep.methods) for ep in ENDPOINTS] + [
-    ("discovery", "/.well-known/oauth-authorization-server/default", ("GET", "HEAD"))
-]
+ROUTES = [
+    (
+        ep.name,
+        ep.path.replace("{resource}", "api") if ep.mount == "resource" else "/default" + ep.path,
+        ep.methods,
+    )
+    for ep in ENDPOINTS
+] + [("discovery", "/.well-known/oauth-authorization-server/default", ("GET", "HEAD"))]
 POST_ENDPOINTS = [(name, path) for name, path, methods in ROUTES if "POST" in methods]
 PAGE_ENDPOINTS = {"authorize", "end_session"}  # errors there are HTML pages, not JSON
 Pairs = list[tuple[str | bytes, str | bytes]]
@@ -103,7 +108,7 @@ def assert_clear_4xx(response: TestResponse, name: str) -> None:
         assert response.mimetype == "text/html"
         assert "<h1>" in body
     else:
-        assert name == "userinfo"
+        assert name in ("userinfo", "resource")
         assert response.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
@@ -145,6 +150,13 @@ class Seeded:
             if content_type is not None:
                 kwargs["content_type"] = content_type
         return self.client.open(path, **kwargs)
+
+
+@pytest.fixture
+def provider(provider: Provider) -> Provider:
+    """The shared provider, guarding a mock protected resource at /api as well."""
+    provider.add_resource("/api", scopes=["api"])
+    return provider
 
 
 @pytest.fixture
@@ -579,7 +591,7 @@ def test_garbage_query_and_form_everywhere(seeded: Seeded, garbage: str) -> None
             if method == "POST":
                 responses.append(seeded.send(method, path, body=garbage))
             for response in responses:
-                if name in ("discovery", "jwks", "device_verification"):
+                if name in ("discovery", "jwks", "device_verification", "resource_metadata"):
                     # unknown parameters are ignored (the device page then asks for the code)
                     assert response.status_code == 200
                     headers_are_clean(response)

@@ -245,6 +245,31 @@ def test_public_url_is_the_issuer_base(start: Any) -> None:
     assert doc["issuer"] == "http://mockauth.test:9999/default"
 
 
+def test_resource_flag_serves_a_protected_resource(start: Any, tmp_path: Path) -> None:
+    config = write(tmp_path / "r.toml", """
+        [[resources]]
+        path = "/api"
+        scopes = ["api:read"]
+    """)  # fmt: skip
+    served = start("--config", str(config), "--resource", "/mcp")
+    for path in ("/api", "/mcp"):
+        assert f"  resource   {served.url}{path}" in served.text
+    assert "  (scopes api:read)" in served.text
+    prm = get_json(f"{served.url}/.well-known/oauth-protected-resource/mcp")
+    assert prm == {**prm, "resource": f"{served.url}/mcp",
+                   "authorization_servers": [f"{served.url}/default"]}  # fmt: skip
+    challenge = httpx.get(f"{served.url}/api")
+    assert challenge.status_code == 401
+    assert 'scope="api:read"' in challenge.headers["WWW-Authenticate"]
+
+
+def test_a_bad_resource_flag_exits_2(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", "--resource", "mcp", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockauth: error: --resource: resources[0].path: ")
+    assert "Traceback" not in result.stderr
+
+
 # --- errors --------------------------------------------------------------------------------
 
 

@@ -5,9 +5,7 @@ tokens, server nonces; requests-oauth2client's DPoP over loopback."""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,31 +14,15 @@ import jwt
 import pytest
 import requests
 import requests_oauth2client as roc
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from mockauth import LiveServer, Provider
-from mockauth.dpop import access_token_hash, thumbprint
+from mockauth.dpop import access_token_hash
 
+from .helpers import DpopKey as Key
 from .helpers import pkce_pair, redirect_params
 
 SECRET = "dpop-secret-0123456789-abcdefghij"
 CALLBACK = "http://127.0.0.1:5000/cb"
-
-
-class Key:
-    """A client's DPoP key pair, making proofs."""
-
-    def __init__(self) -> None:
-        self.private = ec.generate_private_key(ec.SECP256R1())
-        self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
-        self.jkt = thumbprint(self.jwk)
-
-    def proof(self, method: str, url: str, *, header: dict[str, Any] | None = None,
-              **claims: Any) -> str:  # fmt: skip
-        body = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": time.time(), **claims}
-        head = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
-        return jwt.encode({k: v for k, v in body.items() if v is not None}, self.private,
-                          "ES256", headers=head)  # fmt: skip
 
 
 @pytest.fixture

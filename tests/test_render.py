@@ -132,6 +132,8 @@ def test_each_endpoint_declares_its_style() -> None:
         "registration": ErrorStyle.JSON,
         "registration_client": ErrorStyle.JSON,
         "par": ErrorStyle.BASIC,
+        "resource": ErrorStyle.BEARER,
+        "resource_metadata": ErrorStyle.JSON,
     }
 
 

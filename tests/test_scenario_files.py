@@ -386,6 +386,9 @@ def test_clock_skew_fails_an_application_without_leeway() -> None:
 
 
 def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> httpx.Response:
+    if endpoint in ("resource", "resource_metadata"):
+        resource = provider.resource("/api")
+        return http.get(resource.url if endpoint == "resource" else resource.metadata_url)
     url = provider.endpoint(endpoint)
     if endpoint in ("token", "introspect", "revoke", "device_authorization", "par"):
         return http.post(url, data={"token": "x", "grant_type": "client_credentials"})
@@ -396,6 +399,7 @@ def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> htt
 
 def test_provider_outage_answers_503_everywhere() -> None:
     provider = new_provider()
+    provider.add_resource("/api")
     library("provider-outage").apply(provider)
     with served(provider) as http:
         responses = {e: outage_request(http, provider, e) for e in ENDPOINT_NAMES}

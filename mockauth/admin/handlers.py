@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from ..config import ClientConfig, TrustedIssuerConfig, UserConfig, parse
-from ..errors import ConfigError, MockauthError, UnknownClientError
+from ..config import ClientConfig, ResourceConfig, TrustedIssuerConfig, UserConfig, parse
+from ..errors import ConfigError, MockauthError, UnknownClientError, UnknownResourceError
 from ..http import Response
 from .errors import _from_config_error, bad, conflict, not_found
 from .inputs import _MAX_TIME, _fields, _instant, _nonempty, _number
@@ -161,6 +161,37 @@ def _untrust_issuer(ctx: Context) -> Response:
     return _removed(
         lambda: ctx.provider.untrust_issuer(issuer), "issuer", f"issuer {issuer!r} is not trusted"
     )
+
+
+def _resources(ctx: Context) -> Response:
+    return _reply({"resources": [r.to_dict() for r in ctx.provider.resources]})
+
+
+def _add_resource(ctx: Context) -> Response:
+    config = _config(ctx, ResourceConfig)
+    try:
+        resource = ctx.provider.add_resource(config)
+    except ConfigError as exc:  # a resource is at that path already
+        raise conflict(exc.message, "path") from None
+    return _created(ctx, "resources", resource.path, resource.to_dict())
+
+
+def _resource_path(ctx: Context) -> str:
+    path = ctx.params["path"]
+    return path if path.startswith("/") else "/" + path
+
+
+def _get_resource(ctx: Context) -> Response:
+    path = _resource_path(ctx)
+    try:
+        return _reply(ctx.provider.resource(path).to_dict())
+    except UnknownResourceError:
+        raise not_found(f"no resource at {path!r}", "path") from None
+
+
+def _remove_resource(ctx: Context) -> Response:
+    path = _resource_path(ctx)
+    return _removed(lambda: ctx.provider.remove_resource(path), "path", f"no resource at {path!r}")
 
 
 def _documents(ctx: Context) -> Response:

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from ..config import (
     ASYMMETRIC_ALGS,
+    RESOURCE_PATH,
     STANDARD_CLAIMS,
     ClientConfig,
+    ResourceConfig,
     TrustedIssuerConfig,
     UserConfig,
 )
@@ -62,6 +64,8 @@ _JWKS = {
 _REDIRECT_URI = {**_URI, "pattern": _URI["pattern"] + "[^#]*$"}
 #: Space-separated names of RFC 6749 §3.3 characters ("code", "code id_token").
 _RESPONSE_TYPE = "^[!#-\\[\\]-~]+( [!#-\\[\\]-~]+)*$"
+#: A list of scope tokens (RFC 6749 §3.3).
+_SCOPES = {"type": "array", "items": {"type": "string", "pattern": "^[!#-\\[\\]-~]+$"}}
 _URI_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri")
 #: Path parameters that are not plain strings.
 _PATH_PARAMETERS: dict[str, dict[str, Any]] = {"rule_id": {"type": "integer", "minimum": 1}}
@@ -247,6 +251,40 @@ def _components() -> dict[str, Any]:
                 "redirect_uris": {"type": "array", "minItems": 1, "items": _REDIRECT_URI},
             },
             "required": ["client_id", "redirect_uris"],
+        },
+        "Resource": _object_schema(
+            {
+                "path": {"type": "string"},
+                "url": {"type": "string", "format": "uri"},
+                "metadata_url": {"type": "string", "format": "uri"},
+                "scopes": string_list,
+                "scopes_supported": {"type": ["array", "null"], "items": {"type": "string"}},
+                "audience": string_list,
+                "resource_name": nullable_string,
+                "dpop_required": {"type": "boolean"},
+            },
+            (
+                "path",
+                "url",
+                "metadata_url",
+                "scopes",
+                "scopes_supported",
+                "audience",
+                "resource_name",
+                "dpop_required",
+            ),
+        ),
+        "ResourceInput": {
+            **_config_schema(
+                ResourceConfig,
+                {
+                    "path": {"type": "string", "pattern": RESOURCE_PATH},
+                    "scopes": _SCOPES,
+                    "scopes_supported": {"oneOf": [_SCOPES, {"type": "null"}]},
+                    "audience": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                },
+            ),
+            "required": ["path"],
         },
         "TrustedIssuerInput": {
             **_config_schema(

@@ -11,7 +11,7 @@ document are all read off this registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -27,6 +27,8 @@ __all__ = ["ENDPOINTS", "Endpoint", "Handler", "endpoint_for", "register_endpoin
 Handler = Callable[["Services", "Request"], "Response"]
 #: How an endpoint sends one of its errors back to the client (the authorization endpoint).
 Redirector = Callable[["Services", "Request", OAuthError], "Response"]
+#: Auth-params every ``WWW-Authenticate`` challenge of an endpoint carries.
+ChallengeParams = Callable[["Services", "Request"], Mapping[str, str]]
 
 #: The error codes every endpoint may answer with.
 COMMON_ERRORS = frozenset({"invalid_request", "server_error", "temporarily_unavailable"})
@@ -42,6 +44,11 @@ class Endpoint:
     ``/.well-known/<name><issuer path>`` (RFC 8414 §3.1). ``error_codes`` are
     the OAuth error codes it may answer with (scenario rules are checked
     against them).
+
+    ``mount="resource"``: not under the issuer but at the paths of the
+    provider's mock protected resources (:mod:`mockauth.resources`);
+    ``challenge`` adds auth-params to every challenge it answers with, scripted
+    ones included (``resource_metadata``, RFC 9728 §5.1).
     """
 
     name: str
@@ -60,6 +67,8 @@ class Endpoint:
     page_title: str = "Request failed"
     #: Whether the issuer serves it (and lists it in metadata); ``None``: always.
     enabled: Callable[[Services], bool] | None = None
+    mount: Literal["issuer", "resource"] = "issuer"
+    challenge: ChallengeParams | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", self.error_codes | COMMON_ERRORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import dpop
-from ..errors import REALM, ErrorStyle, InsufficientScope
+from ..errors import ErrorStyle, InsufficientScope, no_credentials
 from ..http import Response, json_response
 from ..tokens.binding import resource_token
 from ..users import claims_for_scopes
@@ -20,11 +20,7 @@ def handle(s: Services, request: Request) -> Response:
     """Claims of the token's user for the token's scopes (OIDC Core §5.3.2, §5.4)."""
     token = resource_token(request)
     if token is None:
-        # RFC 6750 §3.1: no credentials at all -> a challenge without an error code.
-        response = Response("", status=401)
-        response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return no_credentials()
     record = s.tokens.verify_access_token(token)
     dpop.check_presentation(s, request, token, record, s.url_for("userinfo"))
     if "openid" not in record.scope:

@@ -1,10 +1,11 @@
 """Scripting DPoP server nonces (RFC 9449 §8, §9) from a rule.
 
-``dpop_nonce = true`` at the token endpoint, PAR or userinfo makes a DPoP
-proof carry the provider's current nonce: one without it gets
-``use_dpop_nonce`` with the nonce in ``DPoP-Nonce`` (at userinfo a 401 with
-a ``DPoP`` challenge); one with it, or a request with no proof at all (a
-client that does not use DPoP), gets the real answer. The nonces are the
+``dpop_nonce = true`` at the token endpoint, PAR, userinfo or a mock
+protected resource makes a DPoP proof carry the provider's current nonce: one
+without it gets ``use_dpop_nonce`` with the nonce in ``DPoP-Nonce`` (at a
+resource, userinfo included, a 401 with a ``DPoP`` challenge); one with it,
+or a request with no proof at all (a client that does not use DPoP), gets the
+real answer. The nonces are the
 provider's own, renewed every ``dpop.nonce_ttl`` seconds of provider time.
 """
 
@@ -13,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import ConfigError, InvalidToken
+from ..errors import ConfigError, ErrorStyle, InvalidToken
 from ..http import Response
 from .base import Builder, Fault, FaultContext, register_fault
 
 __all__ = ["RequireDpopNonce"]
 
-_ENDPOINTS = ("token", "par", "userinfo")
+_ENDPOINTS = ("token", "par", "userinfo", "resource")
 
 
 @register_fault
@@ -58,7 +59,7 @@ class RequireDpopNonce(Fault):
         s = ctx.services
         if s.store.dpop_nonces.valid(nonce, s.clock.now(), s.config.dpop.nonce_ttl):
             return ctx.real()
-        raise nonce_error(s, resource=ctx.endpoint == "userinfo")
+        raise nonce_error(s, resource=ctx.style is ErrorStyle.BEARER)
 
     def describe(self) -> str:
         return "require the provider's DPoP nonce"

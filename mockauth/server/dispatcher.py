@@ -38,6 +38,7 @@ class Mountable(Protocol):
     @base_url.setter
     def base_url(self, url: str) -> None: ...
     def handle(self, request: Request) -> Response: ...
+    def serves(self, path: str) -> bool: ...
     def not_found(self, request: Request) -> Response: ...
     def raise_errors(self) -> None: ...
     def add_call_listener(self, listener: Callable[[Any], None]) -> None: ...
@@ -64,8 +65,9 @@ class Dispatcher:
 
     Root-level well-known documents (RFC 8414 §3.1:
     ``/.well-known/oauth-authorization-server/<issuer path>``) go to the issuer
-    they name; ``/`` lists the issuers; a root app (``admin``) answers under its
-    prefix. A path no issuer serves is a 404, journaled by the nearest issuer.
+    they name; a mock protected resource's paths go to the issuer guarding it;
+    ``/`` lists the issuers; a root app (``admin``) answers under its prefix. A
+    path no issuer serves is a 404, journaled by the nearest issuer.
     """
 
     admin: RootApp | None = None
@@ -94,7 +96,8 @@ class Dispatcher:
 
     def route(self, path: str) -> Mountable | None:
         """The provider serving ``path``: by the issuer a root well-known names,
-        else by the longest issuer path ``path`` starts with.
+        else by the longest issuer path ``path`` starts with, else the one with a
+        mock protected resource there (RFC 9728: ``/mcp`` and its metadata).
         """
         providers = self._providers
         if path.startswith("/.well-known/"):
@@ -108,6 +111,9 @@ class Dispatcher:
             found = providers.get("/".join(segments[:n]))
             if found is not None:
                 return found
+        for provider in providers.values():
+            if provider.serves(path):
+                return provider
         return None
 
     def handle(self, request: Request) -> Response:

@@ -420,3 +420,27 @@ def test_the_admin_api_adds_lists_and_removes_resources() -> None:
         assert httpx.delete(base + "/mcp", headers=headers).status_code == 204
         assert httpx.delete(base + "/mcp", headers=headers).status_code == 404
         assert provider.resources == []
+
+
+def test_require_nonce_applies_at_a_resource() -> None:
+    provider = Provider(ProviderConfig.from_mapping({"dpop": {"require_nonce": True}}))
+    provider.add_client(client_id="service", client_secret=SECRET,
+                        grant_types=["client_credentials"])  # fmt: skip
+    resource = provider.add_resource("/mcp")
+    key = DpopKey()
+    with LiveServer([provider]):
+        token_url = provider.endpoint("token")
+        first = httpx.post(token_url, auth=("service", SECRET),
+                           data={"grant_type": "client_credentials", "resource": resource.url},
+                           headers={"DPoP": key.proof("POST", token_url)})  # fmt: skip
+        nonce = first.headers["DPoP-Nonce"]
+        proof = key.proof("POST", provider.endpoint("token"), nonce=nonce)
+        access = token_for(provider, resource.url, "openid", proof)["access_token"]
+        ath = access_token_hash(access)
+        refused = _get(resource.url, access, "DPoP", DPoP=key.proof("GET", resource.url, ath=ath))
+        assert refused.status_code == 401
+        params = auth_params(refused.headers["WWW-Authenticate"])
+        assert params["error"] == "use_dpop_nonce"
+        assert params["resource_metadata"] == resource.metadata_url
+        with_nonce = key.proof("GET", resource.url, ath=ath, nonce=refused.headers["DPoP-Nonce"])
+        assert _get(resource.url, access, "DPoP", DPoP=with_nonce).status_code == 200

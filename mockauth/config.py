@@ -367,6 +367,9 @@ class TokenConfig:
     code_ttl: int = 120
     session_ttl: int = 86400
     issue_refresh_tokens: bool = True
+    #: A refresh token only for a grant whose scope includes ``offline_access``
+    #: (OIDC Core §11; Auth0, Okta and Entra do this): MCP clients must not assume one.
+    refresh_tokens_need_offline_access: bool = False
     rotate_refresh_tokens: bool = True
     refresh_token_reuse_detection: bool = True
     #: Device authorization (RFC 8628): how long a device code lives, and the

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .scenarios.rules import Rule
     from .services import Services
 
-__all__ = ["CORS_ALLOW_HEADERS", "Interceptor", "Pipeline"]
+__all__ = ["CORS_ALLOW_HEADERS", "Interceptor", "Pipeline", "cors", "preflight"]
 
 #: A hook that may answer a request instead of its endpoint.
 Interceptor = Callable[[str, Request], Response | None]
@@ -104,13 +104,15 @@ class Pipeline:
         if found is None:
             found = self._resource(request.path)
             if found is None:
-                return self.not_found(request)
+                # A browser client probing the discovery URLs preflights each one: let
+                # it, so the probe itself gets its 404 and the client tries the next.
+                return preflight(None) if request.method == "OPTIONS" else self.not_found(request)
         endpoint, request.route_params = found
-        if endpoint.enabled is not None and not endpoint.enabled(self.services):
-            return self.not_found(request)
         method = request.method
+        if endpoint.enabled is not None and not endpoint.enabled(self.services):
+            return preflight(None) if method == "OPTIONS" else self.not_found(request)
         if method == "OPTIONS":
-            return _preflight(endpoint)
+            return preflight(endpoint)
         if method not in endpoint.methods:
             error = InvalidRequest(
                 f"use {' or '.join(endpoint.methods)}",
@@ -119,7 +121,7 @@ class Pipeline:
             )
             response = render(error, ErrorStyle.JSON)
             self._record(endpoint.name, request, response, error)
-            return _cors(response)
+            return cors(response)
         rule: Rule | None = None
         call: Call | None = None
         raised: OAuthError | None = None
@@ -148,7 +150,7 @@ class Pipeline:
             response = render(raised, ErrorStyle.JSON)
         self._record(endpoint.name, request, response, raised, rule, call)
         if endpoint.cors:
-            _cors(response)
+            cors(response)
         return response
 
     def serves(self, path: str) -> bool:
@@ -175,7 +177,7 @@ class Pipeline:
         call = new_call(None, request, request_params(request), self.services.clock.now())
         self.journal.record(call)
         self._record(None, request, response, error, call=call)
-        return response
+        return cors(response)
 
     def _pick(
         self, endpoint: Endpoint, request: Request
@@ -266,17 +268,23 @@ class Pipeline:
             ) from first
 
 
-def _cors(response: Response) -> Response:
-    # Browser-based clients (SPAs under test) call these endpoints cross-origin.
+def cors(response: Response) -> Response:
+    """``response`` readable by a script of any origin (browser-based clients, SPAs
+    and MCP inspectors call these endpoints cross-origin, errors and 404s included).
+    """
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
     return response
 
 
-def _preflight(endpoint: Endpoint) -> Response:
+def preflight(endpoint: Endpoint | None) -> Response:
+    """The answer to a CORS preflight for ``endpoint`` (``None``: a path none serves,
+    allowed the methods a probe uses, so the request itself gets its 404).
+    """
+    methods = endpoint.methods if endpoint is not None else ("GET", "HEAD", "POST")
     response = Response("", status=204)
-    response.headers["Allow"] = ", ".join((*endpoint.methods, "OPTIONS"))
-    response.headers["Access-Control-Allow-Methods"] = ", ".join(endpoint.methods)
+    response.headers["Allow"] = ", ".join((*methods, "OPTIONS"))
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
     response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
     response.headers["Access-Control-Max-Age"] = "600"
-    return _cors(response)
+    return cors(response)

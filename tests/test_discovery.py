@@ -585,3 +585,40 @@ def test_rotation_to_another_algorithm(http: httpx.Client, provider: Provider) -
     doc = fetch(http, provider.endpoint("jwks"))
     _check_jwks(doc)
     assert {k["alg"] for k in doc["keys"]} == {"RS256", "ES256"}
+
+
+def test_a_browser_client_probing_discovery_urls_can_read_every_404() -> None:
+    """MCP clients in a browser try URL after URL; each probe is preflighted (it
+    sends MCP-Protocol-Version) and a 404 without CORS looks like a network error."""
+    a = Provider(issuer_id="a")
+    a.base_url = "http://127.0.0.1:8080"
+    probe = {"Origin": "http://localhost:6274", "MCP-Protocol-Version": "2025-11-25"}
+    with httpx.Client(transport=HttpxTransport(Dispatcher([a]))) as http:
+        for path in (
+            "/.well-known/oauth-authorization-server",  # the root form: no issuer there
+            "/.well-known/oauth-protected-resource/mcp",  # no such resource
+            "/a/.well-known/nothing",  # under the issuer, no endpoint
+            "/nobody/.well-known/openid-configuration",
+        ):
+            url = a.base_url + path
+            preflight = http.options(url, headers={
+                **probe, "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "mcp-protocol-version",
+            })  # fmt: skip
+            assert preflight.status_code == 204, path
+            assert "MCP-Protocol-Version" in preflight.headers["Access-Control-Allow-Headers"]
+            missing = http.get(url, headers=probe)
+            assert missing.status_code == 404, path
+            assert missing.headers["Access-Control-Allow-Origin"] == "*", path
+        listing = http.get(a.base_url + "/", headers=probe)
+        assert listing.headers["Access-Control-Allow-Origin"] == "*"
+    switched_off = Provider(issuer_id="b", registration={"enabled": False})
+    with switched_off.httpx_client() as http:
+        url = switched_off.issuer + "/register"
+        assert http.options(url, headers=probe).status_code == 204
+        answer = http.post(url, json={"redirect_uris": ["http://127.0.0.1/cb"]}, headers=probe)
+        assert (answer.status_code, answer.headers["Access-Control-Allow-Origin"]) == (404, "*")
+    empty = Dispatcher([])
+    with httpx.Client(transport=HttpxTransport(empty)) as http:
+        nobody = http.get("http://127.0.0.1:8080/x", headers=probe)
+        assert (nobody.status_code, nobody.headers["Access-Control-Allow-Origin"]) == (404, "*")

@@ -967,3 +967,26 @@ def test_cache_control_no_store_on_every_error(
         assert r.status_code >= 400
         assert r.headers["cache-control"] == "no-store"
         assert r.headers["content-type"].startswith("application/json")
+
+
+def test_refresh_tokens_may_need_offline_access() -> None:
+    """``tokens.refresh_tokens_need_offline_access``: a refresh token only when the
+    grant's scope has offline_access (OIDC Core §11), kept across a narrowing refresh."""
+    provider = Provider(tokens={"refresh_tokens_need_offline_access": True})
+    web = provider.add_client(client_id="web", client_secret="web-secret-0123456789-abcdefghijkl",
+                              redirect_uris=[WEB_REDIRECT])  # fmt: skip
+    provider.add_user("alice")
+    with provider.httpx_client() as http:
+        without = code_flow(http, provider, web, scope="openid profile")
+        assert "refresh_token" not in without
+        offline = code_flow(http, provider, web, scope="openid offline_access")
+        assert offline["refresh_token"]
+        narrowed = refresh(http, provider, web, offline["refresh_token"], scope="openid")
+        assert narrowed.status_code == 200
+        assert narrowed.json()["scope"] == "openid"
+        assert narrowed.json()["refresh_token"]  # the grant still has offline_access
+    default = Provider()
+    web = default.add_client(client_id="web", client_secret="web-secret-0123456789-abcdefghijkl",
+                             redirect_uris=[WEB_REDIRECT])  # fmt: skip
+    with default.httpx_client() as http:
+        assert code_flow(http, default, web, scope="openid profile")["refresh_token"]

@@ -17,6 +17,7 @@ from ..endpoints import endpoints
 from ..http import Request, Response, json_response
 from ..http.wsgi import wsgi_app
 from ..journal import REDACTED
+from ..pipeline import cors, preflight
 from ..registry import secret_params
 
 if TYPE_CHECKING:
@@ -125,13 +126,17 @@ class Dispatcher:
         provider = self.route(path)
         if provider is not None:
             return provider.handle(request)
+        if request.method == "OPTIONS":
+            return preflight(None)
         if path == "/" and request.method in ("GET", "HEAD"):
-            return json_response({"issuers": [p.issuer for p in self._providers.values()]})
+            return cors(json_response({"issuers": [p.issuer for p in self._providers.values()]}))
         nearest = self._nearest(path)
         if nearest is not None:
             return nearest.not_found(request)
-        return json_response(
-            {"error": "not_found", "error_description": "no issuer at this path"}, 404
+        return cors(
+            json_response(
+                {"error": "not_found", "error_description": "no issuer at this path"}, 404
+            )
         )
 
     def _nearest(self, path: str) -> Mountable | None:

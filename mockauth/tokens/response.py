@@ -124,13 +124,17 @@ def issue(
         issued_token_type=grant.issued_token_type,
     )
     settings = s.config.tokens
+    refresh = grant.refresh
     if (
         grant.user_bound
         and grant.refreshable
         and settings.issue_refresh_tokens
         and client.allows_grant("refresh_token")
+        and (
+            not settings.refresh_tokens_need_offline_access
+            or "offline_access" in (refresh.scope if refresh is not None else grant.scope)
+        )
     ):
-        refresh = grant.refresh
         if refresh is not None and not settings.rotate_refresh_tokens:
             response.refresh_token = refresh.token
         else:

@@ -78,7 +78,7 @@ _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
 #: A resource's path: segments of RFC 3986 §3.3 ``pchar`` without percent-escapes,
 #: none of them ``.`` or ``..``, and not under the server's own prefixes.
 RESOURCE_PATH = (
-    r"^(?!/(\.well-known|_mockauth)(/|$))(?!.*/\.\.?(/|$))(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$"
+    r"^(/|(?!/(\.well-known|_mockauth)(/|$))(?!.*/\.\.?(/|$))(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+)$"
 )
 
 
@@ -443,7 +443,9 @@ class DpopConfig:
 class ResourceConfig:
     """A mock protected resource (an MCP server, an API) served beside its issuer
     at ``path`` on the server root, with its metadata at
-    ``/.well-known/oauth-protected-resource<path>`` (RFC 9728 §3.1).
+    ``/.well-known/oauth-protected-resource<path>`` (RFC 9728 §3.1). ``"/"`` is
+    the whole server: every path no issuer serves, but ``/.well-known/``, with
+    its metadata at ``/.well-known/oauth-protected-resource``.
 
     A request needs an access token of this issuer whose ``aud`` names the
     resource (its URL, or one of ``audience``) and that carries every scope in
@@ -461,9 +463,9 @@ class ResourceConfig:
 
     def __post_init__(self) -> None:
         path = self.path
-        if not isinstance(path, str) or not path.startswith("/") or path == "/":
-            raise ConfigError("path", f"{path!r} must be a path below the root, like '/mcp'")
-        if path.split("/")[1] in (".well-known", "_mockauth"):
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError("path", f"{path!r} must be a path from the root, like '/mcp'")
+        if path != "/" and path.split("/")[1] in (".well-known", "_mockauth"):
             raise ConfigError("path", f"{path!r} is reserved for the server itself")
         if not re.match(RESOURCE_PATH, path):
             raise ConfigError(

@@ -37,14 +37,19 @@ class ProtectedResource:
         return self.config.path
 
     @property
+    def _suffix(self) -> str:
+        # The server itself is identified by its origin alone (RFC 9728 §3.1's example).
+        return "" if self.config.path == "/" else self.config.path
+
+    @property
     def url(self) -> str:
         """The resource identifier (RFC 9728 §1.2), and what clients send as ``resource``."""
-        return self._base_url() + self.config.path
+        return self._base_url() + self._suffix
 
     @property
     def metadata_url(self) -> str:
         """Its protected resource metadata (RFC 9728 §3.1: the well-known path inserted)."""
-        return self._base_url() + METADATA_PREFIX + self.config.path
+        return self._base_url() + METADATA_PREFIX + self._suffix
 
     @property
     def audiences(self) -> tuple[str, ...]:
@@ -133,15 +138,18 @@ class Resources:
         items = self._items
         if not items:
             return None
-        if path.startswith(METADATA_PREFIX + "/"):
-            found = items.get(path[len(METADATA_PREFIX) :])
+        if path == METADATA_PREFIX or path.startswith(METADATA_PREFIX + "/"):
+            found = items.get(path[len(METADATA_PREFIX) :] or "/")
             return None if found is None else ("resource_metadata", found)
-        while path:
-            found = items.get(path)
+        if path.startswith("/.well-known/"):
+            return None  # other servers' documents: a 404, whatever is at the root
+        while True:
+            found = items.get(path or "/")
             if found is not None:
                 return "resource", found
+            if not path:
+                return None
             path = path.rpartition("/")[0]
-        return None
 
     def snapshot(self) -> Mapping[str, ProtectedResource]:
         return dict(self._items)

@@ -326,8 +326,7 @@ def test_add_remove_and_look_up(provider: Provider) -> None:
 @pytest.mark.parametrize(
     ("fields", "key", "message"),
     [
-        ({"path": "mcp"}, "path", "below the root"),
-        ({"path": "/"}, "path", "below the root"),
+        ({"path": "mcp"}, "path", "from the root"),
         ({"path": "/mcp/"}, "path", "trailing"),
         ({"path": "/a//b"}, "path", "'//'"),
         ({"path": "/mcp?x=1"}, "path", "query"),
@@ -346,6 +345,29 @@ def test_bad_resource_config_names_the_key(fields: dict[str, Any], key: str, mes
     rest = dict(fields)
     with pytest.raises(ConfigError, match=re.escape(message)):
         Provider().add_resource(rest.pop("path"), **rest)
+
+
+def test_a_resource_at_the_root_is_the_whole_server(provider: Provider) -> None:
+    """``/``: every path no issuer serves, its metadata at the root well-known URL
+    (RFC 9728 §3.1), identified by the origin alone."""
+    root = provider.add_resource("/", scopes=["api"])
+    assert root.url == provider.base_url
+    assert root.metadata_url == provider.base_url + "/.well-known/oauth-protected-resource"
+    assert httpx.get(root.metadata_url).json()["resource"] == provider.base_url
+    for path in ("/", "/anything/below", "/default-not"):
+        challenge = httpx.get(provider.base_url + path)
+        assert challenge.status_code == 401, path
+        assert auth_params(challenge.headers["WWW-Authenticate"])["resource_metadata"] == (
+            root.metadata_url
+        )
+    token = provider.issue_token("alice", audience=root.url, scope="api")
+    assert _get(provider.base_url + "/v1/items", token).json()["path"] == "/v1/items"
+    # The issuer's endpoints and other well-known documents are not the resource's.
+    assert httpx.get(provider.endpoint("jwks")).status_code == 200
+    probe = httpx.get(provider.base_url + "/.well-known/oauth-authorization-server")
+    assert probe.status_code == 404
+    inner = provider.add_resource("/mcp")  # a longer path is its own resource
+    assert httpx.get(inner.url).headers["WWW-Authenticate"].count(inner.metadata_url) == 1
 
 
 def test_resources_from_config_and_twice_the_same_path() -> None:

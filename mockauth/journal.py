@@ -55,19 +55,34 @@ def basic_client_id(header: str | None) -> str | None:
     return unquote_plus(client_id) if sep else None
 
 
-def assertion_client_id(assertion: str | None) -> str | None:
-    """The client a client assertion names (its ``sub``, RFC 7523 §3), unverified:
-    who the call claims to be, as a ``client_id`` parameter would say.
-    """
-    if not assertion or assertion.count(".") != 2 or len(assertion) > 16_384:
+def _unverified_claim(jwt: str | None, name: str) -> str | None:
+    """A string claim of a JWT's payload, unverified (what the call says it is)."""
+    if not jwt or jwt.count(".") != 2 or len(jwt) > 16_384:
         return None
-    payload = assertion.split(".")[1]
+    payload = jwt.split(".")[1]
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (binascii.Error, ValueError):
         return None
-    sub = claims.get("sub") if isinstance(claims, dict) else None
-    return sub if isinstance(sub, str) and sub else None
+    value = claims.get(name) if isinstance(claims, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def assertion_client_id(assertion: str | None) -> str | None:
+    """The client a client assertion names (its ``sub``, RFC 7523 §3), unverified:
+    who the call claims to be, as a ``client_id`` parameter would say.
+    """
+    return _unverified_claim(assertion, "sub")
+
+
+def token_client_id(header: str | None) -> str | None:
+    """The client of a JWT access token presented as ``Bearer`` or ``DPoP``
+    (its ``client_id``, RFC 9068 §2.2), unverified: whose token a resource got.
+    """
+    scheme, _, value = (header or "").strip().partition(" ")
+    if scheme.lower() not in ("bearer", "dpop"):
+        return None
+    return _unverified_claim(value.strip(), "client_id")
 
 
 class Call:
@@ -123,6 +138,7 @@ class Call:
             raw.get("client_id")
             or basic_client_id(authorization)
             or assertion_client_id(raw.get("client_assertion"))
+            or token_client_id(authorization)
         )
 
     def _ensure(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import notes
-from .endpoints import Endpoint, endpoints
+from .endpoints import Endpoint, endpoint_for, endpoints
 from .errors import (
     ErrorStyle,
     InvalidRequest,
@@ -162,10 +162,8 @@ class Pipeline:
         if found is None:
             return None
         name, resource = found
-        endpoint = ENDPOINTS.get(name)
-        if not isinstance(endpoint, Endpoint):
-            return None
-        return endpoint, {"resource": resource.path}
+        endpoint = endpoint_for(name)
+        return None if endpoint is None else (endpoint, {"resource": resource.path})
 
     def not_found(self, request: Request) -> Response:
         """404 for a path no endpoint serves, journaled, naming the nearest route."""
@@ -216,8 +214,8 @@ class Pipeline:
             return render(error, ErrorStyle.JSON), error
 
     def _render(self, endpoint: Endpoint, request: Request, error: OAuthError) -> Response:
-        if endpoint.challenge is not None:
-            error.challenge = {**error.challenge, **endpoint.challenge(self.services, request)}
+        if endpoint.challenge is not None:  # the error's own auth-params win
+            error.challenge = {**endpoint.challenge(self.services, request), **error.challenge}
         redirect = endpoint.redirect
         return render(
             error,

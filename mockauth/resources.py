@@ -10,12 +10,12 @@ must carry is checked by :func:`mockauth.resource.validate_access_token`
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .config import ASYMMETRIC_ALGS, ResourceConfig
 from .errors import ConfigError, UnknownResourceError
+from .keyed import Keyed
 
 __all__ = ["METADATA_PREFIX", "ProtectedResource", "Resources"]
 
@@ -96,15 +96,12 @@ class ProtectedResource:
         return f"<ProtectedResource {self.config.path}>"
 
 
-class Resources:
-    """The protected resources of one provider, by path (copy on write: requests
-    read the current dict without a lock).
-    """
+class Resources(Keyed[ProtectedResource]):
+    """The protected resources of one provider, by path."""
 
     def __init__(self, configs: Iterable[ResourceConfig], base_url: Callable[[], str]) -> None:
+        super().__init__()
         self._base_url = base_url
-        self._lock = threading.Lock()
-        self._items: dict[str, ProtectedResource] = {}
         for config in configs:
             self.add(config)
 
@@ -115,18 +112,14 @@ class Resources:
         if not isinstance(config, ResourceConfig):
             raise TypeError(f"expected a ResourceConfig, got {config!r}")
         resource = ProtectedResource(config, self._base_url)
-        with self._lock:
-            if config.path in self._items and not replace:
-                raise ConfigError("path", f"a resource is already served at {config.path}")
-            self._items = {**self._items, config.path: resource}
+        if not self._put(config.path, resource, replace=replace):
+            raise ConfigError("path", f"a resource is already served at {config.path}")
         return resource
 
     def remove(self, path: str) -> None:
         """Stop serving the resource at ``path`` (:class:`UnknownResourceError` if none)."""
-        with self._lock:
-            if path not in self._items:
-                raise UnknownResourceError(f"no resource at {path!r}")
-            self._items = {k: v for k, v in self._items.items() if k != path}
+        if not self._drop(path):
+            raise UnknownResourceError(f"no resource at {path!r}")
 
     def get(self, path: str) -> ProtectedResource | None:
         return self._items.get(path)
@@ -150,16 +143,3 @@ class Resources:
             if not path:
                 return None
             path = path.rpartition("/")[0]
-
-    def snapshot(self) -> Mapping[str, ProtectedResource]:
-        return dict(self._items)
-
-    def restore(self, snapshot: Mapping[str, ProtectedResource]) -> None:
-        with self._lock:
-            self._items = dict(snapshot)
-
-    def __iter__(self) -> Any:
-        return iter(list(self._items.values()))
-
-    def __len__(self) -> int:
-        return len(self._items)

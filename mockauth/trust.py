@@ -12,13 +12,13 @@ HMAC), ``exp`` and ``nbf`` on the provider clock, and the issuer's
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import jose
 from .config import TrustedIssuerConfig, parse
 from .errors import InvalidGrant, MockauthError, OAuthError
+from .keyed import Keyed
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -86,13 +86,12 @@ class TrustedIssuer:
         return f"<TrustedIssuer {self.issuer}>"
 
 
-class TrustedIssuers:
+class TrustedIssuers(Keyed[TrustedIssuer]):
     """The trusted issuers of one provider, by issuer URL; changeable at runtime."""
 
     def __init__(self, configs: Sequence[TrustedIssuerConfig], fetcher: Fetcher) -> None:
+        super().__init__()
         self._fetcher = fetcher
-        self._lock = threading.Lock()
-        self._items: dict[str, TrustedIssuer] = {}
         for config in configs:
             self._items[config.issuer] = TrustedIssuer(config, fetcher)
 
@@ -103,19 +102,15 @@ class TrustedIssuers:
         elif fields:
             raise MockauthError("pass a TrustedIssuerConfig or keyword fields, not both")
         trusted = TrustedIssuer(config, self._fetcher)
-        with self._lock:
-            if config.issuer in self._items:
-                raise MockauthError(f"issuer {config.issuer!r} is trusted already")
-            self._items = {**self._items, config.issuer: trusted}
+        if not self._put(config.issuer, trusted):
+            raise MockauthError(f"issuer {config.issuer!r} is trusted already")
         if config.jwks_uri is not None:
             self._fetcher.forget(config.jwks_uri)
         return trusted
 
     def remove(self, issuer: str) -> None:
-        with self._lock:
-            if issuer not in self._items:
-                raise MockauthError(f"issuer {issuer!r} is not trusted")
-            self._items = {k: v for k, v in self._items.items() if k != issuer}
+        if not self._drop(issuer):
+            raise MockauthError(f"issuer {issuer!r} is not trusted")
 
     def get(self, issuer: object) -> TrustedIssuer | None:
         return self._items.get(issuer) if isinstance(issuer, str) else None
@@ -132,16 +127,3 @@ class TrustedIssuers:
             known = ", ".join(self._items) or "none configured"
             raise error(f"{what}'s issuer {shown!r} is not trusted (trusted_issuers: {known})")
         return found
-
-    def snapshot(self) -> Mapping[str, TrustedIssuer]:
-        return dict(self._items)
-
-    def restore(self, snapshot: Mapping[str, TrustedIssuer]) -> None:
-        with self._lock:
-            self._items = dict(snapshot)
-
-    def __iter__(self) -> Any:
-        return iter(list(self._items.values()))
-
-    def __len__(self) -> int:
-        return len(self._items)

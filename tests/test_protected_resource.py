@@ -466,3 +466,21 @@ def test_require_nonce_applies_at_a_resource() -> None:
         assert params["resource_metadata"] == resource.metadata_url
         with_nonce = key.proof("GET", resource.url, ath=ath, nonce=refused.headers["DPoP-Nonce"])
         assert _get(resource.url, access, "DPoP", DPoP=with_nonce).status_code == 200
+
+
+def test_the_journal_names_the_client_whose_token_came(provider: Provider) -> None:
+    """A resource call is journaled under its JWT access token's client_id, so a
+    rule (or an assertion) can pick one client's calls."""
+    resource = provider.add_resource("/mcp")
+    provider.add_client(client_id="other", client_secret=SECRET, grant_types=["client_credentials"])
+    provider.fail("resource", client_id="other", status=503)
+    mine = token_for(provider, resource.url, "openid")["access_token"]
+    data = {"grant_type": "client_credentials", "resource": resource.url}
+    answer = httpx.post(provider.endpoint("token"), auth=("other", SECRET), data=data)
+    theirs = answer.json()["access_token"]
+    assert _get(resource.url, mine).status_code == 200
+    assert _get(resource.url, theirs).status_code == 503
+    assert _get(resource.url, "not-a-jwt").status_code == 401
+    calls = [c for c in provider.calls if c.endpoint == "resource"]
+    assert [c.client_id for c in calls] == ["service", "other", None]
+    provider.calls.assert_called("resource", client_id="service", times=1)

@@ -25,6 +25,8 @@ import pytest
 
 from mockauth import Provider
 
+from ..serve import ServeProcess
+
 HERE = Path(__file__).parent / "conformance"
 CLI = HERE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 NODE = HERE / "node_modules" / ".bin" / "node"
@@ -53,9 +55,9 @@ def _free_port() -> int:
         return port
 
 
-def _run(conformance: tuple[str, str], provider: Provider, *extra: str) -> str:
+def _run(conformance: tuple[str, str], issuer: str, *extra: str) -> str:
     node, cli = conformance
-    args = [node, cli, "authorization", "--url", provider.issuer, "--client-id", "conformance",
+    args = [node, cli, "authorization", "--url", issuer, "--client-id", "conformance",
             "-p", str(_free_port()), *extra]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=HERE)  # fmt: skip
@@ -75,6 +77,16 @@ def _run(conformance: tuple[str, str], provider: Provider, *extra: str) -> str:
     return "".join(lines)
 
 
+def _passed_with_no_warnings(output: str) -> None:
+    summary = output[output.find("=== SUMMARY ===") :]
+    assert "=== SUMMARY ===" in output, output
+    total = re.search(r"Total: (\d+) passed, (\d+) failed", summary)
+    assert total is not None, output
+    assert int(total.group(1)) >= 3, summary
+    assert total.group(2) == "0", output
+    assert "warning" not in summary.lower(), summary
+
+
 @pytest.mark.parametrize("resource", [None, "https://mcp.example.test/mcp"])
 def test_the_official_suite_passes_with_no_warnings(
     conformance: tuple[str, str], resource: str | None
@@ -84,16 +96,29 @@ def test_the_official_suite_passes_with_no_warnings(
     provider.add_client(client_id="conformance", public=True,
                         redirect_uris=["http://127.0.0.1/callback"])  # fmt: skip
     with provider.serve():
-        output = _run(conformance, provider, *(["--resource", resource] if resource else []))
-    summary = output[output.find("=== SUMMARY ===") :]
-    assert "=== SUMMARY ===" in output, output
-    total = re.search(r"Total: (\d+) passed, (\d+) failed", summary)
-    assert total is not None, output
-    assert int(total.group(1)) >= 3, summary
-    assert total.group(2) == "0", output
-    assert "warning" not in summary.lower(), summary
+        output = _run(conformance, provider.issuer, *(["--resource", resource] if resource else []))
+    _passed_with_no_warnings(output)
     # it really ran the flows against mockauth
     provider.calls.assert_called("token", status=200, client_id="conformance")
     if resource:
         token_call = provider.calls.filter("token", status=200)[-1]
         assert token_call.params.get("resource") == resource
+
+
+def test_the_official_suite_passes_against_mockauth_serve(
+    conformance: tuple[str, str], tmp_path: Path
+) -> None:
+    """The standalone server, configured from a file, as the issue's users run it."""
+    config = tmp_path / "conformance.toml"
+    config.write_text(
+        '[[clients]]\nclient_id = "conformance"\npublic = true\n'
+        'redirect_uris = ["http://127.0.0.1/callback"]\n'
+    )
+    with ServeProcess("--config", str(config), "--quiet") as served:
+        output = _run(conformance, f"{served.url}/default", "--resource", f"{served.url}/mcp")
+        calls = httpx.get(f"{served.admin_url}/issuers/default/calls",
+                          headers={"X-Mockauth-Admin-Token": str(served.token)}).json()  # fmt: skip
+    _passed_with_no_warnings(output)
+    tokens = [c for c in calls["calls"] if c["endpoint"] == "token" and c["status"] == 200]
+    assert tokens
+    assert tokens[-1]["params"]["resource"] == f"{served.url}/mcp"

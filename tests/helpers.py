@@ -121,9 +121,9 @@ def code_flow(
 
 class DocumentServer:
     """Serves JSON documents on a loopback port, as a client's ``jwks_uri`` or a
-    trusted issuer's JWKS would be: ``docs[path] = (status, body)``; ``hits``
-    counts requests by path; a path in ``hold`` waits until the server stops
-    (a peer that never answers).
+    trusted issuer's JWKS would be: ``docs[path] = (status, body)``, with
+    ``headers[path]`` added to the answer; ``hits`` counts requests by path; a
+    path in ``hold`` waits until the server stops (a peer that never answers).
     """
 
     def __init__(self) -> None:
@@ -132,6 +132,7 @@ class DocumentServer:
 
         self.docs: dict[str, tuple[int, Any]] = {}
         self.hits: dict[str, int] = {}
+        self.headers: dict[str, dict[str, str]] = {}
         self.hold: set[str] = set()
         self.released = threading.Event()
         outer = self
@@ -149,6 +150,8 @@ class DocumentServer:
                     self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in outer.headers.get(self.path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 

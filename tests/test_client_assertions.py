@@ -373,3 +373,29 @@ def test_a_replay_event_is_in_the_json_request_log(provider: Provider) -> None:
     first, second = (json.loads(RequestLog(format="json").json_line(c)) for c in provider.calls)
     assert "events" not in first
     assert second["events"][0]["event"] == "assertion_replayed"
+
+
+@pytest.mark.parametrize(
+    ("header", "ttl"),
+    [
+        (None, 300.0),
+        ("", 300.0),
+        ("max-age=60", 60.0),
+        ("public, max-age=120, must-revalidate", 120.0),
+        ('max-age="30"', 30.0),
+        ("MAX-AGE=5", 5.0),
+        ("max-age=99999999", 86400.0),  # capped at a day
+        ("no-store", 0.0),
+        ("max-age=600, no-cache", 0.0),
+        ('no-cache="Set-Cookie"', 0.0),
+        ("private", 300.0),
+        ("max-age=abc", 300.0),
+        ("s-maxage=10", 300.0),
+    ],
+)
+def test_cache_control_decides_how_long_a_fetched_document_lives(
+    header: str | None, ttl: float
+) -> None:
+    from mockauth.fetch import cache_ttl
+
+    assert cache_ttl(header, 300.0) == ttl

@@ -81,6 +81,22 @@ def test_a_fetched_document_signs_in_and_is_cached(provider: Provider) -> None:
         assert events == [{"event": "client_metadata_document_read", "client_id": url}]
 
 
+def test_a_fetched_document_is_reused_as_its_cache_control_says(provider: Provider) -> None:
+    with DocumentServer() as docs:
+        short, fresh = "/short.json", "/fresh.json"
+        for path, header in ((short, "public, max-age=10"), (fresh, "no-store")):
+            docs.docs[path] = (200, _document(docs.url(path)))
+            docs.headers[path] = {"Cache-Control": header}
+        assert _sign_in(provider, docs.url(short)).status_code == 200
+        assert _sign_in(provider, docs.url(short)).status_code == 200
+        assert docs.hits[short] == 1  # reused within its max-age
+        provider.clock.advance(11)
+        assert _sign_in(provider, docs.url(short)).status_code == 200
+        assert docs.hits[short] == 2  # stale: fetched again
+        assert _sign_in(provider, docs.url(fresh)).status_code == 200
+        assert docs.hits[fresh] == 2  # no-store: fetched at /authorize and at /token
+
+
 def test_a_registered_document_needs_no_network(provider: Provider) -> None:
     url = "https://mcp-client.example.test/oauth/metadata.json"
     client = provider.add_client_metadata_document(_document(url))

@@ -44,6 +44,7 @@ EXPECTED_LIBRARY = {
     "slow-jwks", "clock-skew", "provider-outage", "device-slow-approval", "assertion-rejected",
     "mcp-registration-server-error", "mcp-registration-unauthorized", "mcp-no-pkce-metadata",
     "mcp-issuer-mismatch", "mcp-discovery-outage", "mcp-dpop-nonce-required",
+    "mcp-resource-metadata-missing",
 }  # fmt: skip
 SECRET = "svc-secret-0123456789-abcdefghij"
 T2030 = 1893456000  # 2030-01-01T00:00:00Z
@@ -166,6 +167,11 @@ def test_the_mcp_failures_of_the_library() -> None:
             (r := http.get(p.endpoint("discovery"))).status_code == 503
             and r.headers["Retry-After"] == "30"
         ),
+        "mcp-resource-metadata-missing": lambda http, p: (
+            http.get(p.resource("/mcp").metadata_url).status_code == 404
+            and http.get(p.resource("/mcp").url).status_code == 401
+            and http.get(p.endpoint("discovery")).status_code == 200
+        ),
         "mcp-dpop-nonce-required": lambda http, p: (
             (r := _with_proof(http, p)).status_code == 400
             and r.json()["error"] == "use_dpop_nonce"
@@ -174,6 +180,7 @@ def test_the_mcp_failures_of_the_library() -> None:
         ),
     }.items():  # fmt: skip
         provider = new_provider()
+        provider.add_resource("/mcp")
         library(name).apply(provider)
         with served(provider) as http:
             assert check(http, provider), name

@@ -140,6 +140,8 @@ def test_a_scripted_insufficient_scope_makes_it_step_up(sdk: Path, provider: Pro
         ("mcp-registration-unauthorized", "OAuthRegistrationError", "401"),
         # A 5xx stops its discovery; it then registers at {origin}/register, which is no one's.
         ("mcp-discovery-outage", "OAuthRegistrationError", "404"),
+        # No metadata: it falls back to the origin, where this issuer (at /default) is not.
+        ("mcp-resource-metadata-missing", "OAuthRegistrationError", "404"),
     ],
 )
 def test_the_mcp_failure_scenarios_stop_the_sdk(

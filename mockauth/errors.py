@@ -72,6 +72,8 @@ class OAuthError(Exception):
 
     error: ClassVar[str] = "invalid_request"
     status_code: ClassVar[int] = 400
+    #: The scheme a resource challenges with for this error, unless told otherwise.
+    default_scheme: ClassVar[str] = "Bearer"
 
     def __init__(
         self,
@@ -81,7 +83,7 @@ class OAuthError(Exception):
         headers: Mapping[str, str] | None = None,
         redirect: bool = True,
         challenge: Mapping[str, str] | None = None,
-        scheme: str = "Bearer",
+        scheme: str | None = None,
     ) -> None:
         super().__init__(description or self.error)
         self.description = clean_description(description) if description else None
@@ -94,7 +96,7 @@ class OAuthError(Exception):
         #: Extra auth-params of a ``WWW-Authenticate`` challenge (``scope``, RFC 6750 §3).
         self.challenge: dict[str, str] = dict(challenge or {})
         #: The authentication scheme a resource challenges with (``DPoP``: RFC 9449 §7.1).
-        self.scheme = scheme
+        self.scheme = scheme or self.default_scheme
 
     def to_dict(self) -> dict[str, str]:
         """The JSON body of RFC 6749 §5.2."""
@@ -240,12 +242,14 @@ class InvalidDpopProof(OAuthError):
     """RFC 9449 §5: the DPoP proof is missing where required, or invalid."""
 
     error = "invalid_dpop_proof"
+    default_scheme = "DPoP"
 
 
 class UseDpopNonce(OAuthError):
     """RFC 9449 §8, §9: the proof must carry the server's nonce (sent in ``DPoP-Nonce``)."""
 
     error = "use_dpop_nonce"
+    default_scheme = "DPoP"
 
 
 class InvalidRequestUri(OAuthError):
@@ -329,6 +333,7 @@ class ErrorStyle(enum.Enum):
 _JSON_STATUS = {"invalid_client": 401, "server_error": 500, "temporarily_unavailable": 503}
 _BEARER_STATUS = {
     **_JSON_STATUS, "invalid_client": 400, "invalid_token": 401, "insufficient_scope": 403,
+    "invalid_dpop_proof": 401, "use_dpop_nonce": 401,  # RFC 9449 §7.1, §9
 }  # fmt: skip
 
 REALM = "mockauth"

@@ -288,3 +288,22 @@ def test_bad_nonce_rules_are_clear_errors(rule: dict[str, Any], message: str) ->
 
     with pytest.raises(ConfigError, match=message):
         Scenario.from_mapping({"rules": [rule]})
+
+
+def test_a_scripted_rejected_proof_looks_like_a_real_one(provider: Provider) -> None:
+    """``error = "invalid_dpop_proof"``: 400 where tokens are issued (token, PAR),
+    401 with a ``DPoP`` challenge where they are used (userinfo, a resource)."""
+    resource = provider.add_resource("/mcp")
+    for endpoint in ("token", "par", "userinfo", "resource"):
+        provider.fail(endpoint, error="invalid_dpop_proof", times=1)
+    token = _token(provider, None)
+    assert (token.status_code, token.json()["error"]) == (400, "invalid_dpop_proof")
+    par = httpx.post(provider.endpoint("par"), auth=("service", SECRET), data={
+        "response_type": "code", "redirect_uri": CALLBACK})  # fmt: skip
+    assert (par.status_code, par.json()["error"]) == (400, "invalid_dpop_proof")
+    for url in (provider.endpoint("userinfo"), resource.url):
+        used = httpx.get(url, headers={"Authorization": "DPoP x"})
+        assert used.status_code == 401, url
+        expected = 'DPoP realm="mockauth", error="invalid_dpop_proof"'
+        assert used.headers["WWW-Authenticate"].startswith(expected)
+    assert "resource_metadata=" in used.headers["WWW-Authenticate"]

@@ -84,6 +84,9 @@ ENDPOINT = register_endpoint(
                 "unsupported_response_type",
                 "request_not_supported",
                 "request_uri_not_supported",
+                # RFC 9449 §10.1: PAR checks a DPoP proof as the token endpoint does.
+                "invalid_dpop_proof",
+                "use_dpop_nonce",
             }
         ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 # isort: off
 # Registration follows import order: the order discovery lists endpoints and grants in.
 from .endpoints import discovery, jwks, authorize, token, userinfo, introspect, revoke
-from .endpoints import end_session, device, registration, par, resource
+from .endpoints import end_session, device, registration, par, resource, login
 from .grants import authorization_code, refresh_token, client_credentials, password
 from .grants import device_code, jwt_bearer, token_exchange
 from .clientauth import secret, assertion
@@ -21,7 +21,7 @@ __all__ = ["ENDPOINT_MODULES", "GRANT_MODULES"]
 
 ENDPOINT_MODULES = (
     discovery, jwks, authorize, token, userinfo, introspect, revoke, end_session, device,
-    registration, par, resource,
+    registration, par, resource, login,
 )  # fmt: skip
 GRANT_MODULES = (
     authorization_code, refresh_token, client_credentials, password, device_code, jwt_bearer,

@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed for generated users, ids and secrets"
     )
     serve.add_argument(
+        "--login-page",
+        action="store_true",
+        help="show a sign-in page at /authorize (username, password, Deny) instead of "
+        "approving at once (config key login_page)",
+    )
+    serve.add_argument(
         "--resource",
         metavar="PATH",
         action="append",
@@ -307,6 +313,8 @@ def serve(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.
         issuers = tuple(dataclasses.replace(i, seed=args.seed) for i in issuers)
     if getattr(args, "issuer_from_host", False):
         issuers = tuple(dataclasses.replace(i, issuer_from_host=True) for i in issuers)
+    if getattr(args, "login_page", False):
+        issuers = tuple(dataclasses.replace(i, login_page=True) for i in issuers)
     try:
         issuers = _with_resources(issuers, getattr(args, "resource", None) or ())
     except ConfigError as exc:

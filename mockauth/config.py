@@ -502,7 +502,9 @@ class ProviderConfig:
     because MSAL reuses one assertion for up to nine minutes, and a replay is
     journaled either way. ``trusted_issuers`` are the issuers whose JWTs the
     JWT bearer grant and token exchange accept. ``resources`` are mock
-    protected resources this issuer guards (RFC 9728).
+    protected resources this issuer guards (RFC 9728). ``login_page`` shows a
+    sign-in page at ``/authorize`` instead of approving at once; there an
+    unknown username signs in as a new user unless ``known_users_only``.
     """
 
     issuer_id: str = "default"
@@ -518,6 +520,8 @@ class ProviderConfig:
     issuer_from_host: bool = False
     reject_replayed_assertions: bool = False
     require_pushed_authorization_requests: bool = False
+    login_page: bool = False
+    known_users_only: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)

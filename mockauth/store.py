@@ -12,7 +12,7 @@ import heapq
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .ids import unique_hex
 
@@ -21,6 +21,7 @@ __all__ = [
     "AuthorizationCode",
     "DeviceAuthorization",
     "Nonces",
+    "PendingLogin",
     "PushedRequest",
     "RefreshRecord",
     "Session",
@@ -141,6 +142,19 @@ class PushedRequest:
     expires_at: float
 
 
+@dataclass(frozen=True)
+class PendingLogin:
+    """An authorization request waiting at the login page: its validated request
+    (``request``), until ``expires_at``; a form posted for it must carry ``csrf``,
+    in its fields and in the browser's cookie.
+    """
+
+    login_id: str
+    csrf: str
+    request: Any
+    expires_at: float
+
+
 class Nonces:
     """Server nonces (RFC 9449 §8): one current, replaced every ``ttl`` seconds of
     provider time; the one before it is still accepted.
@@ -243,13 +257,15 @@ class Store:
         self.dpop_nonces = Nonces()
         #: Pushed authorization requests by request_uri (RFC 9126).
         self.pushed: _Table[PushedRequest] = _Table(lambda p: p.expires_at)
+        #: Authorization requests waiting at the login page, by login id.
+        self.logins: _Table[PendingLogin] = _Table(lambda p: p.expires_at)
 
     def clear(self) -> None:
         """Forget every code, token, session and revocation (an admin reset)."""
         with self.lock:
             for table in (self.codes, self.used_codes, self.refresh, self.access, self.opaque,
                           self.sessions, self.revoked_grants, self.seen_jti, self.devices,
-                          self.user_codes, self.pushed):  # fmt: skip
+                          self.user_codes, self.pushed, self.logins):  # fmt: skip
                 table.clear()
 
     # codes -----------------------------------------------------------------
@@ -260,6 +276,22 @@ class Store:
     def put_pushed(self, pushed: PushedRequest, now: float) -> None:
         with self.lock:
             self.pushed.put(pushed.request_uri, pushed, now)
+
+    def put_login(self, pending: PendingLogin, now: float) -> None:
+        with self.lock:
+            self.logins.put(pending.login_id, pending, now)
+
+    def login(self, login_id: str, now: float) -> PendingLogin | None:
+        """A pending login, while it lives (it stays until used: a wrong password
+        shows the form again)."""
+        with self.lock:
+            found = self.logins.items.get(login_id)
+        return found if found is not None and found.expires_at > now else None
+
+    def take_login(self, login_id: str) -> PendingLogin | None:
+        """Use a pending login once: the answer is a redirect, never a second one."""
+        with self.lock:
+            return self.logins.items.pop(login_id, None)
 
     def take_pushed(self, request_uri: str) -> PushedRequest | None:
         """Take a pushed request once (RFC 9126 §4: a request_uri is used once)."""

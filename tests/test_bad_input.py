@@ -55,6 +55,7 @@ ROUTES = [
         ep.methods,
     )
     for ep in ENDPOINTS
+    if ep.served_by(Provider().services)  # as configured here: not the login page's form
 ] + [("discovery", "/.well-known/oauth-authorization-server/default", ("GET", "HEAD"))]
 POST_ENDPOINTS = [(name, path) for name, path, methods in ROUTES if "POST" in methods]
 PAGE_ENDPOINTS = {"authorize", "end_session"}  # errors there are HTML pages, not JSON

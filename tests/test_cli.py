@@ -263,6 +263,19 @@ def test_resource_flag_serves_a_protected_resource(start: Any, tmp_path: Path) -
     assert 'scope="api:read"' in challenge.headers["WWW-Authenticate"]
 
 
+def test_login_page_flag_shows_the_sign_in_page(start: Any) -> None:
+    served = start("--login-page")
+    client = next(c for c in demo_config().issuers[0].clients if c.redirect_uris and c.public)
+    assert client.client_id
+    page = httpx.get(f"{served.url}/default/authorize", params={
+        "response_type": "code", "client_id": client.client_id,
+        "redirect_uri": client.redirect_uris[0], "code_challenge": "x" * 43,
+        "code_challenge_method": "S256",
+    })  # fmt: skip
+    assert page.status_code == 200, page.text
+    assert 'data-testid="sign-in"' in page.text
+
+
 def test_a_bad_resource_flag_exits_2(tmp_path: Path) -> None:
     result = run("serve", "--port", "0", "--resource", "mcp", cwd=tmp_path)
     assert result.returncode == 2

@@ -330,7 +330,7 @@ def test_the_built_ins_are_listed_in_discovery_order() -> None:
     assert ENDPOINTS.names() == (
         "discovery", "jwks", "authorize", "token", "userinfo", "introspect", "revoke",
         "end_session", "device_authorization", "device_verification", "registration",
-        "registration_client", "par", "resource", "resource_metadata",
+        "registration_client", "par", "resource", "resource_metadata", "login",
     )  # fmt: skip
     assert GRANTS.names() == (
         "authorization_code",

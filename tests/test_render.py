@@ -134,6 +134,7 @@ def test_each_endpoint_declares_its_style() -> None:
         "par": ErrorStyle.BASIC,
         "resource": ErrorStyle.BEARER,
         "resource_metadata": ErrorStyle.JSON,
+        "login": ErrorStyle.REDIRECT,
     }
 
 

@@ -397,7 +397,7 @@ def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> htt
         resource = provider.resource("/api")
         return http.get(resource.url if endpoint == "resource" else resource.metadata_url)
     url = provider.endpoint(endpoint)
-    if endpoint in ("token", "introspect", "revoke", "device_authorization", "par"):
+    if endpoint in ("token", "introspect", "revoke", "device_authorization", "par", "login"):
         return http.post(url, data={"token": "x", "grant_type": "client_credentials"})
     if endpoint == "registration":
         return http.post(url, json={"redirect_uris": ["http://127.0.0.1/cb"]})
@@ -405,7 +405,7 @@ def outage_request(http: httpx.Client, provider: Provider, endpoint: str) -> htt
 
 
 def test_provider_outage_answers_503_everywhere() -> None:
-    provider = new_provider()
+    provider = new_provider(login_page=True)  # every endpoint served, the login form's too
     provider.add_resource("/api")
     library("provider-outage").apply(provider)
     with served(provider) as http:

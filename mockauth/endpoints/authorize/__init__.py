@@ -2,7 +2,7 @@
 
 The request is validated into an :class:`~.request.AuthorizationRequest`,
 the :class:`~.interaction.Authenticator` decides who approves it (at once,
-without a login page), and :mod:`.respond` sends the code back. Errors about
+or on the login page of :mod:`.login`), and :mod:`.respond` sends the code back. Errors about
 the client or the redirect URI are shown as a page and never redirected
 (RFC 6749 §4.1.2.1); every other error goes back to the client with
 ``state`` and ``iss`` (RFC 9207).
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ...errors import ErrorStyle, InvalidRequest
 from .. import Endpoint, register_endpoint
 from .interaction import Approved, authenticator_for
+from .login import LOGIN_PAGE
 from .pushed import REQUEST_URI_PREFIX, pushed_params, requires_par
 from .request import authorization_params, client_and_redirect, validate
 from .respond import PAGE_TITLE, approve, error_redirect
@@ -36,7 +37,8 @@ def handle(s: Services, request: Request) -> Response:
     if not pushed and requires_par(s, target.client):
         raise InvalidRequest("this client must push its authorization requests (RFC 9126 §5)")
     areq = validate(s, params, target)
-    outcome = authenticator_for(s).authenticate(s, request, areq)
+    authenticator = LOGIN_PAGE if s.config.login_page else authenticator_for(s)
+    outcome = authenticator.authenticate(s, request, areq)
     if not isinstance(outcome, Approved):
         return outcome  # a page: the authenticator resumes the request later
     return approve(s, areq, outcome)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .interaction import Approved
     from .request import AuthorizationRequest
 
-__all__ = ["PAGE_TITLE", "approve", "error_redirect", "redirect"]
+__all__ = ["PAGE_TITLE", "answer_error", "approve", "error_redirect", "redirect"]
 
 PAGE_TITLE = "Invalid authorization request"
 
@@ -104,6 +104,11 @@ def approve(s: Services, areq: AuthorizationRequest, approved: Approved) -> Resp
             s.session_cookie, session.sid, path=s.cookie_path, httponly=True, samesite="Lax"
         )
     return response
+
+
+def answer_error(s: Services, areq: AuthorizationRequest, error: OAuthError) -> Response:
+    """``error`` back at ``areq``'s client, in its response mode, with ``state`` and ``iss``."""
+    return _finish(s, areq.redirect_uri, areq.response_mode, areq.state, error.to_dict())
 
 
 def error_redirect(s: Services, request: Request, error: OAuthError) -> Response:

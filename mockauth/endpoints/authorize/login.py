@@ -1,0 +1,256 @@
+"""The login page: the authenticator of ``login_page = true``.
+
+``/authorize`` (the request validated as ever) answers with a server-rendered
+sign-in page that works without JavaScript and loads nothing from elsewhere:
+**Username** (pre-filled from ``login_hint``), **Password**, the buttons
+**Sign in** (the form's first submit button, so Enter presses it) and
+**Deny**, and **Sign in as <username>** for each configured user, each with a
+``data-testid``. The form posts to ``/login``: a known user with the right
+password (or without one), or an unknown name (a new user with that ``sub``,
+unless ``known_users_only``), completes the request with its code; a wrong
+password shows the form again with a ``role="alert"`` message; **Deny**
+redirects with ``access_denied``. An SSO session (the cookie) skips the page
+unless ``prompt=login`` or ``max_age`` has passed; ``prompt=none`` without
+one is ``login_required`` (OIDC Core §3.1.2.1).
+
+Cross-site request forgery: the form carries a token that must equal the
+browser's, in a ``SameSite=Lax`` cookie set with the page, and the pending
+request it names is used once. Everything echoed is escaped; the page may not
+be framed by another site.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ...errors import (
+    AccessDenied,
+    ErrorStyle,
+    InvalidRequest,
+    LoginRequired,
+    MockauthError,
+    OAuthError,
+    render,
+)
+from ...http import Response, form_params
+from ...http.message import NO_STORE
+from ...store import PendingLogin
+from .interaction import Approved, new_session, reusable
+from .respond import answer_error, approve
+
+if TYPE_CHECKING:
+    from ...http import Request
+    from ...services import Services
+    from ...users import User
+    from .request import AuthorizationRequest
+
+__all__ = ["CSRF_COOKIE", "LOGIN_PAGE", "LoginPage", "error_redirect", "pending_of", "submit"]
+
+#: The cookie holding the form's anti-forgery token.
+CSRF_COOKIE = "mockauth_login"
+#: Seconds a login page stays usable.
+PENDING_TTL = 600
+#: The most one-click buttons a page shows (a directory of fake users may be large).
+MAX_USER_BUTTONS = 20
+
+
+class LoginPage:
+    """Approve by the session when it may answer (SSO), else show the sign-in page."""
+
+    def authenticate(
+        self, s: Services, request: Request, areq: AuthorizationRequest
+    ) -> Approved | Response:
+        now = s.clock.now()
+        current = s.store.session(request.cookies.get(s.session_cookie) or "", now)
+        if current is not None:
+            user = s.users.find(current.sub, by_sub=True)
+            hinted = areq.login_hint is None or (user is not None and user.matches(areq.login_hint))
+            if user is not None and hinted and reusable(current, user, areq, now):
+                return Approved(user, current, fresh=False)
+        if "none" in areq.prompt:
+            raise LoginRequired("prompt=none, but there is no matching login session")
+        # One token per browser (its cookie), so pages open in two tabs both work.
+        browser = request.cookies.get(CSRF_COOKIE) or ""
+        pending = PendingLogin(
+            login_id=secrets.token_urlsafe(16),
+            csrf=browser if len(browser) >= 32 else secrets.token_urlsafe(24),
+            request=areq,
+            expires_at=now + PENDING_TTL,
+        )
+        s.store.put_login(pending, now)
+        response = page(s, pending, username=areq.login_hint or "")
+        response.set_cookie(
+            CSRF_COOKIE, pending.csrf, path=s.cookie_path, httponly=True, samesite="Lax"
+        )
+        return response
+
+    def __repr__(self) -> str:
+        return "LoginPage()"
+
+
+LOGIN_PAGE = LoginPage()
+
+
+@dataclass(frozen=True)
+class _Form:
+    action: str
+    username: str
+    password: str
+    one_click: str | None
+
+
+def pending_of(s: Services, request: Request) -> PendingLogin:
+    """The pending login a posted form is for, with its anti-forgery token checked;
+    anything else is a 400 page (nothing to redirect to that can be trusted).
+    """
+    params = form_params(request)
+    login_id = params.get("login") or ""
+    pending = s.store.login(login_id, s.clock.now())
+    if pending is None:
+        raise InvalidRequest(
+            "this sign-in page has expired or was used: start again from the application",
+            redirect=False,
+        )
+    token = params.get("csrf") or ""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    if not (
+        secrets.compare_digest(token, pending.csrf) and secrets.compare_digest(cookie, pending.csrf)
+    ):
+        raise InvalidRequest(
+            "the form's anti-forgery token does not match this browser's (cross-site request?)",
+            redirect=False,
+        )
+    return pending
+
+
+def submit(s: Services, request: Request) -> Response:
+    """The posted sign-in form: the code, the form again with what was wrong, or
+    ``access_denied`` back at the client.
+    """
+    pending = pending_of(s, request)
+    params = form_params(request)
+    form = _Form(
+        action=params.get("action") or "sign-in",
+        username=(params.get("username") or "").strip(),
+        password=params.get("password") or "",
+        one_click=params.get("user"),
+    )
+    if form.action == "deny":
+        raise AccessDenied("the user denied the request")  # redirected by error_redirect
+    user, problem = _who(s, form)
+    if user is None:
+        return page(s, pending, username=form.username, error=problem, status=200)
+    if s.store.take_login(pending.login_id) is None:  # another tab used it meanwhile
+        raise InvalidRequest("this sign-in page was already used", redirect=False)
+    now = s.clock.now()
+    return approve(s, pending.request, Approved(user, new_session(s, user, now), fresh=True))
+
+
+def error_redirect(s: Services, request: Request, error: OAuthError) -> Response:
+    """``error`` back at the client of the pending request, with ``state`` and
+    ``iss``; the pending request is used up. A form for no pending request: a page.
+    """
+    try:
+        pending = pending_of(s, request)
+    except OAuthError as bad:
+        return render(bad, ErrorStyle.PAGE, title="Sign-in failed")
+    s.store.take_login(pending.login_id)
+    return answer_error(s, pending.request, error)
+
+
+def _who(s: Services, form: _Form) -> tuple[User | None, str]:
+    """The user the form signs in, or why not."""
+    if form.one_click is not None:
+        user = s.users.find(form.one_click)
+        return (user, "") if user is not None else (None, f"No user {form.one_click!r}.")
+    if not form.username:
+        return None, "Enter a username."
+    user = s.users.find(form.username)
+    if user is None:
+        if s.config.known_users_only:
+            return None, f"No user {form.username!r}."
+        try:
+            return s.users.add(form.username, sub=form.username), ""
+        except MockauthError as exc:  # not a usable name (or taken meanwhile)
+            return None, str(exc)
+    if user.password is not None and not secrets.compare_digest(
+        form.password.encode(), user.password.encode()
+    ):
+        return None, f"Wrong password for {user.username}."
+    return user, ""
+
+
+_STYLE = (
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2026}"
+    "main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;"
+    "box-shadow:0 1px 4px #0002}h1{margin-top:0;font-size:1.5rem}"
+    "label{display:block;margin-top:1rem;font-weight:600}"
+    "input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;"
+    "border:1px solid #8a8f98;border-radius:4px}"
+    "button{margin-top:1.25rem;margin-right:.5rem;padding:.5rem 1rem;font:inherit;"
+    "border-radius:4px;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer}"
+    "button.secondary{background:#fff;color:#1d4ed8}"
+    "[role=alert]{background:#fde8e8;border:1px solid #c81e1e;color:#9b1c1c;padding:.5rem;"
+    "border-radius:4px}ul.scopes{padding-left:1.25rem}small{color:#555}"
+)
+
+
+def page(
+    s: Services,
+    pending: PendingLogin,
+    *,
+    username: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The sign-in page for ``pending``; every value it shows is escaped."""
+    e = html.escape
+    areq: AuthorizationRequest = pending.request
+    client = areq.client
+    name = client.client_name or client.client_id
+    host = urlsplit(areq.redirect_uri).netloc or areq.redirect_uri
+    scopes = "".join(f"<li>{e(scope)}</li>" for scope in areq.scope) or "<li>(none)</li>"
+    alert = f'<p role="alert" data-testid="error">{e(error)}</p>' if error else ""
+    users = [u for u in s.users.all() if u.username][:MAX_USER_BUTTONS]
+    one_click = "".join(
+        f'<button type="submit" name="user" value="{e(u.username)}" class="secondary" '
+        f'data-testid="sign-in-as-{e(u.username)}">Sign in as {e(u.username)}</button>'
+        for u in users
+    )
+    others = f"<h2>Or sign in as</h2><p>{one_click}</p>" if one_click else ""
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>Sign in to {e(name)}</title><style>{_STYLE}</style></head><body><main>"
+        f'<h1>Sign in</h1><p>to <strong data-testid="client-name">{e(name)}</strong> '
+        f"<small>({e(host)})</small></p>"
+        f'<p>It asks for:</p><ul class="scopes" data-testid="scopes">{scopes}</ul>{alert}'
+        f'<form method="post" action="{e(s.url_for("login"))}">'
+        f'<input type="hidden" name="login" value="{e(pending.login_id)}">'
+        f'<input type="hidden" name="csrf" value="{e(pending.csrf)}">'
+        '<label for="username">Username</label>'
+        f'<input id="username" name="username" value="{e(username)}" autocomplete="username" '
+        'autocapitalize="none" data-testid="username">'
+        '<label for="password">Password</label>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" '
+        'data-testid="password">'
+        '<p><button type="submit" name="action" value="sign-in" data-testid="sign-in">'
+        "Sign in</button>"
+        '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
+        f"Deny</button></p>{others}</form>"
+        "<p><small>mockauth: a mock OAuth provider for tests only</small></p>"
+        "</main></body></html>"
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    for header, value in NO_STORE:
+        response.headers[header] = value
+    # No framing by other sites (clickjacking), nothing loaded from elsewhere.
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    return response

@@ -124,3 +124,11 @@ def test_toml_examples_load(index: int, tmp_path: Path) -> None:
     else:
         issuers = load_config(path).issuers
         assert [Provider(issuer).client("web").client_id for issuer in issuers] == ["web"]
+
+
+def test_the_readme_images_are_in_the_repository() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert images
+    for image in images:
+        assert (ROOT / image).is_file(), image
+        assert (ROOT / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image

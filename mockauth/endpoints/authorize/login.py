@@ -188,6 +188,7 @@ _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2026}"
     "main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;"
     "box-shadow:0 1px 4px #0002}h1{margin-top:0;font-size:1.5rem}"
+    "h2{font-size:1rem;margin:1.5rem 0 0}"
     "label{display:block;margin-top:1rem;font-weight:600}"
     "input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;"
     "border:1px solid #8a8f98;border-radius:4px}"

@@ -28,6 +28,7 @@ from .errors import ConfigError
 from .registry import AUTH_METHODS, GRANTS
 
 __all__ = [
+    "PROVIDER_CLAIMS",
     "REGISTRABLE",
     "SCOPE_CLAIMS",
     "SIGNING_ALGS",
@@ -69,6 +70,25 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 
 #: OIDC Core §5.1 claims a user may carry at the top level of its config.
 STANDARD_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
+#: Claims the provider sets itself (RFC 7519 §4.1, OIDC Core §2): a login's own
+#: claims (the login page's, ``next_login``'s) may not name them.
+PROVIDER_CLAIMS = frozenset({
+    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "azp",
+    "at_hash", "c_hash", "sid", "cnf", "client_id", "scope",
+})  # fmt: skip
+
+
+def check_login_claims(claims: object) -> str | None:
+    """Why ``claims`` cannot be a login's own claims, or ``None``."""
+    if not isinstance(claims, Mapping):
+        return 'must be a JSON object, like {"groups": ["admin"]}'
+    for name in claims:
+        if not isinstance(name, str) or not name:
+            return "names must be non-empty strings"
+        if name in PROVIDER_CLAIMS:
+            return f"{name!r} is set by the provider"
+    return None
+
 
 #: An issuer path: one or more segments of unreserved characters (RFC 3986 §2.3).
 _ISSUER_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")

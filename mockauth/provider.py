@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING, Any, Unpack
 from . import builtin as _builtin  # noqa: F401 - registers the built-in capabilities
 from .clients import Client
 from .clock import ClockLike
-from .config import ClientConfig, ProviderConfig, ResourceConfig, UserConfig, parse
-from .errors import UnknownClientError, UnknownResourceError
+from .config import (
+    ClientConfig,
+    ProviderConfig,
+    ResourceConfig,
+    UserConfig,
+    check_login_claims,
+    parse,
+)
+from .errors import ConfigError, UnknownClientError, UnknownResourceError
 from .http import Request, Response
 from .http.wsgi import wsgi_app
 from .journal import Call, Calls, Journal
@@ -429,6 +436,24 @@ class Provider:
         from . import snapshot
 
         snapshot.restore(self.services, self._rules, self.journal, state)
+
+    # --- logins -------------------------------------------------------------
+    def next_login(
+        self, user: str | None = None, *, claims: Mapping[str, Any] | None = None
+    ) -> User:
+        """Complete the next ``/authorize`` at once as ``user`` (a sub, username or
+        email; the default user without one), with ``claims`` added to the user's
+        in its ID token and userinfo, as if they had signed in on the login page.
+        Calls queue up, used in order. An unknown user is an
+        :class:`~mockauth.errors.UnknownUserError`; claims naming what the
+        provider sets (``iss``, ``sub``, ...) a :class:`~mockauth.errors.ConfigError`.
+        """
+        problem = check_login_claims(claims if claims is not None else {})
+        if problem is not None:
+            raise ConfigError("claims", problem)
+        found = self.services.users.default() if user is None else self.services.users.get(user)
+        self.services.store.queue_login(found.sub, dict(claims or {}))
+        return found
 
     # --- device authorization (RFC 8628) -------------------------------------
     def approve_device(self, user_code: str, user: str | None = None) -> None:

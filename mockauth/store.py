@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -56,6 +56,8 @@ class AuthorizationCode:
     #: Whether the authorization request named the redirect URI (else it was the
     #: client's only one): the token request must then repeat it (RFC 6749 §4.1.3).
     redirect_uri_sent: bool = True
+    #: Claims the login added to the user's (the login page's textarea).
+    login_claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +78,8 @@ class RefreshRecord:
     used: bool = False
     #: The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
     jkt: str | None = None
+    #: Claims typed at the login page (or given to ``next_login``): in ID tokens and userinfo.
+    login_claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +100,8 @@ class AccessRecord:
     claims: dict[str, object] = field(default_factory=dict)
     #: How the token is presented (RFC 6750 ``Bearer``; ``DPoP`` for bound tokens).
     token_type: str = "Bearer"
+    #: The login's own claims (the login page's), which userinfo adds to the user's.
+    login_claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class Session:
     sub: str
     auth_time: int
     expires_at: float
+    #: Claims the login added to the user's (the login page's textarea).
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -259,6 +267,8 @@ class Store:
         self.pushed: _Table[PushedRequest] = _Table(lambda p: p.expires_at)
         #: Authorization requests waiting at the login page, by login id.
         self.logins: _Table[PendingLogin] = _Table(lambda p: p.expires_at)
+        #: Logins a test queued (``next_login``): (sub, claims), oldest first.
+        self.next_logins: list[tuple[str, dict[str, Any]]] = []
 
     def clear(self) -> None:
         """Forget every code, token, session and revocation (an admin reset)."""
@@ -267,6 +277,7 @@ class Store:
                           self.sessions, self.revoked_grants, self.seen_jti, self.devices,
                           self.user_codes, self.pushed, self.logins):  # fmt: skip
                 table.clear()
+            self.next_logins.clear()
 
     # codes -----------------------------------------------------------------
     def put_code(self, code: AuthorizationCode, now: float) -> None:
@@ -292,6 +303,15 @@ class Store:
         """Use a pending login once: the answer is a redirect, never a second one."""
         with self.lock:
             return self.logins.items.pop(login_id, None)
+
+    def queue_login(self, sub: str, claims: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.next_logins.append((sub, dict(claims)))
+
+    def take_next_login(self) -> tuple[str, dict[str, Any]] | None:
+        """The oldest queued login, taken, or ``None``."""
+        with self.lock:
+            return self.next_logins.pop(0) if self.next_logins else None
 
     def take_pushed(self, request_uri: str) -> PushedRequest | None:
         """Take a pushed request once (RFC 9126 §4: a request_uri is used once)."""

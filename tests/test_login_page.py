@@ -7,6 +7,7 @@ anti-forgery token, and the page switched off.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockauth import Provider
+from mockauth import ConfigError, LiveServer, Provider, ProviderConfig, UnknownUserError
 
 from .helpers import pkce_pair, redirect_params
 
@@ -127,7 +128,9 @@ def test_the_page_keeps_its_contract(browser: Browser) -> None:
     assert shown.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in shown.headers["Content-Security-Policy"]
     page = Page(shown.text)
-    assert page.labels == {"username": "Username", "password": "Password"}
+    assert page.labels == {
+        "username": "Username", "password": "Password", "claims": "Claims (JSON)"}  # fmt: skip
+    assert re.search(r'<textarea id="claims" name="claims"[^>]*data-testid="claims"', shown.text)
     assert page.inputs["username"]["name"] == "username"
     assert page.inputs["username"]["value"] == "alice"  # login_hint pre-fills it
     assert (page.inputs["password"]["name"], page.inputs["password"]["type"]) == (
@@ -299,3 +302,138 @@ def test_without_the_page_authorize_approves_at_once_and_login_is_404() -> None:
         assert httpx.post(provider.issuer + "/login", data={"user": "x"}).status_code == 404
         assert "login" not in re.findall(r'"(\w+)_endpoint"', httpx.get(
             provider.endpoint("discovery")).text)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["access_denied", "login_required", "interaction_required", "server_error",
+     "temporarily_unavailable"],
+)  # fmt: skip
+def test_a_rule_makes_the_login_end_in_an_error(
+    browser: Browser, provider: Provider, error: str
+) -> None:
+    """A scenario rule at ``login``: whatever the user does, the login ends in
+    ``error``, redirected with ``state`` and ``iss`` like the real ones."""
+    provider.fail("login", error=error, times=1)
+    landed = browser.submit(browser.authorize(), username="alice", password="alice-pw")
+    assert landed.status_code == 302
+    params = redirect_params(landed)
+    assert (params["error"], params["state"], params["iss"]) == (error, "s-1", provider.issuer)
+    again = browser.submit(browser.authorize(), user="bob")  # the rule is used up
+    assert "code" in redirect_params(again)
+
+
+# --- claims -------------------------------------------------------------------------
+
+
+def test_typed_claims_go_into_the_id_token_and_userinfo(
+    browser: Browser, provider: Provider
+) -> None:
+    typed = '{"groups": ["admin", "ops"], "email": "override@example.com", "tenant": 7}'
+    landed = browser.submit(browser.authorize(), username="alice", password="alice-pw",
+                            claims=typed, action="sign-in")  # fmt: skip
+    tokens = browser.tokens(landed)
+    claims = provider.tokens.decode(tokens["id_token"], audience="web")
+    assert (claims["groups"], claims["email"], claims["tenant"]) == (
+        ["admin", "ops"], "override@example.com", 7)  # fmt: skip
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    info = httpx.get(provider.endpoint("userinfo"), headers=bearer).json()
+    assert (info["sub"], info["groups"], info["email"]) == (
+        "alice", ["admin", "ops"], "override@example.com")  # fmt: skip
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = httpx.post(provider.endpoint("token"), auth=("web", SECRET), data=refresh).json()
+    assert provider.tokens.decode(refreshed["id_token"], audience="web")["groups"] == [
+        "admin", "ops"]  # fmt: skip
+    # The SSO session keeps the login's claims; a new login has its own (none here).
+    again = browser.tokens(browser.authorize())
+    assert provider.tokens.decode(again["id_token"], audience="web")["tenant"] == 7
+    plain = browser.tokens(browser.submit(browser.authorize(prompt="login"), user="alice"))
+    assert "groups" not in provider.tokens.decode(plain["id_token"], audience="web")
+
+
+def test_config_claims_of_a_user_come_with_an_interactive_login() -> None:
+    provider = Provider(ProviderConfig.from_mapping({"login_page": True, "users": [
+        {"username": "dana", "claims": {"groups": ["staff"], "name": "Dana"}}]}))  # fmt: skip
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK])
+    with provider.serve():
+        browser = Browser(provider)
+        landed = browser.submit(browser.authorize(scope="openid profile"), username="dana",
+                                claims='{"groups": ["staff", "oncall"]}')  # fmt: skip
+        claims = provider.tokens.decode(browser.tokens(landed)["id_token"], audience="web")
+    assert (claims["name"], claims["groups"]) == ("Dana", ["staff", "oncall"])  # typed win
+
+
+@pytest.mark.parametrize(
+    ("typed", "alert"),
+    [
+        ("{nope", "Claims are not JSON: Expecting property name enclosed in double quotes "
+                  "(line 1, column 2)."),
+        ('["admin"]', 'Claims: must be a JSON object, like {"groups": ["admin"]}.'),
+        ('{"sub": "root"}', "Claims: 'sub' is set by the provider."),
+        ('{"iss": "x"}', "Claims: 'iss' is set by the provider."),
+    ],
+)  # fmt: skip
+def test_bad_claims_show_the_form_again(browser: Browser, typed: str, alert: str) -> None:
+    again = browser.submit(browser.authorize(), username="alice", password="alice-pw",
+                           claims=typed, action="sign-in")  # fmt: skip
+    assert again.status_code == 200
+    assert Page(again.text).alerts == [alert]
+    assert html.escape(typed) in again.text  # what was typed stays, escaped
+    landed = browser.submit(again, username="alice", password="alice-pw", action="sign-in")
+    assert landed.status_code == 302
+
+
+# --- next_login ---------------------------------------------------------------------
+
+
+def test_next_login_completes_the_next_authorize_at_once(
+    browser: Browser, provider: Provider
+) -> None:
+    provider.next_login("bob", claims={"groups": ["beta"]})
+    provider.next_login("alice")
+    first = browser.authorize()
+    assert first.status_code == 302  # no page: scripted
+    claims = provider.tokens.decode(browser.tokens(first)["id_token"], audience="web")
+    assert (claims["sub"], claims["groups"]) == ("bob", ["beta"])
+    second = browser.authorize(prompt="login")
+    assert provider.tokens.decode(browser.tokens(second)["access_token"])["sub"] == "alice"
+    assert browser.authorize(prompt="login").status_code == 200  # the queue is empty: the page
+
+
+def test_next_login_without_the_page_and_its_errors() -> None:
+    provider = Provider()
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK])
+    provider.add_user("erin")
+    with provider.serve():
+        browser = Browser(provider)
+        provider.next_login("erin", claims={"roles": ["reader"]})
+        landed = browser.authorize()
+        claims = provider.tokens.decode(browser.tokens(landed)["id_token"], audience="web")
+        assert (claims["sub"], claims["roles"]) == ("erin", ["reader"])
+    with pytest.raises(UnknownUserError):
+        provider.next_login("nobody")
+    with pytest.raises(ConfigError, match="'aud' is set by the provider"):
+        provider.next_login("erin", claims={"aud": "x"})
+    assert provider.store.next_logins == []  # nothing queued by the refused calls
+
+
+def test_next_login_over_the_admin_api() -> None:
+    provider = Provider(login_page=True)
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK])
+    provider.add_user("frank")
+    token = "admin-token-0123456789-abcdefgh"
+    with LiveServer([provider], admin_token=token) as server:
+        url = f"{server.admin_url}/issuers/default/next_login"
+        headers = {"X-Mockauth-Admin-Token": token}
+        queued = httpx.post(url, json={"user": "frank", "claims": {"team": "a"}}, headers=headers)
+        assert (queued.status_code, queued.json()) == (
+            201,
+            {"sub": "frank", "claims": {"team": "a"}},
+        )
+        assert httpx.post(url, json={"user": "nobody"}, headers=headers).status_code == 404
+        refused = httpx.post(url, json={"claims": {"exp": 1}}, headers=headers)
+        assert (refused.status_code, refused.json()["key"]) == (400, "claims")
+        browser = Browser(provider)
+        landed = browser.authorize()
+        claims = provider.tokens.decode(browser.tokens(landed)["id_token"], audience="web")
+    assert (claims["sub"], claims["team"]) == ("frank", "a")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MockauthError, UnknownUserError
+from ..errors import ConfigError, MockauthError, UnknownUserError
 from ..http import Response
 from .errors import bad, conflict, not_found
 from .inputs import (
@@ -119,6 +119,17 @@ def _decide_device(ctx: Context, *, approve: bool) -> Response:
     except MockauthError as exc:  # expired, or decided already
         raise conflict(str(exc), "user_code") from None
     return Response(status=204)
+
+
+def _next_login(ctx: Context) -> Response:
+    body = _fields(ctx.body(), {"user": _nonempty, "claims": _object})
+    try:
+        user = ctx.provider.next_login(body.get("user"), claims=body.get("claims"))
+    except UnknownUserError as exc:
+        raise not_found(str(exc), "user") from None
+    except ConfigError as exc:
+        raise bad("claims", exc.message) from None
+    return _reply({"sub": user.sub, "claims": body.get("claims") or {}}, 201)
 
 
 def _approve_device(ctx: Context) -> Response:

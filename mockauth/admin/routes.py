@@ -13,6 +13,7 @@ from .credentials import (
     _deny_device,
     _id_token,
     _keys,
+    _next_login,
     _retire_key,
     _revoke_tokens,
     _rotate_keys,
@@ -245,6 +246,15 @@ ROUTES: tuple[Route, ...] = (
               "access_token": {"type": "string", "pattern": "^[!-~]+$"},
               "expires_in": _SECONDS, "claims": {"type": "object"}}),
           response=_object_schema({"id_token": {"type": "string"}}, ("id_token",))),
+    Route("POST", f"{_I}/next_login", _next_login,
+          "Complete the next /authorize at once as a user, with extra claims", "users",
+          body=_fields_body({"user": _NONEMPTY, "claims": {"type": "object"}}),
+          response=_object_schema({"sub": {"type": "string"}, "claims": {"type": "object"}},
+                                  ("sub", "claims")),
+          status=201,
+          description="As `user` (a sub, username or email), else the default user, as if "
+          "they had signed in on the login page; `claims` go into its ID token and userinfo "
+          "(not the ones the provider sets: iss, sub, aud ...). Calls queue up."),
     Route("POST", f"{_I}/devices/{{user_code}}/approve", _approve_device,
           "Approve a device authorization request (RFC 8628)", "devices",
           body=_fields_body({"user": _NONEMPTY}),

@@ -28,7 +28,9 @@ def handle(s: Services, request: Request) -> Response:
             "the access token lacks the openid scope", challenge={"scope": "openid"}
         )
     user = s.users.find(record.sub, by_sub=True)
-    return json_response(claims_for_scopes(user, record.sub, record.scope))
+    # What the login added (the login page's claims) goes over the user's own.
+    return json_response({**claims_for_scopes(user, record.sub, record.scope),
+                          **record.login_claims})  # fmt: skip
 
 
 ENDPOINT = register_endpoint(

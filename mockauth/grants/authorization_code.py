@@ -67,6 +67,7 @@ class AuthorizationCodeGrant(Grant):
             user_bound=True,
             nonce=code.nonce,
             sid=code.sid,
+            login_claims=code.login_claims,
         )
         return issue(s, grant)
 

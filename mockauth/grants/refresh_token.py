@@ -65,6 +65,7 @@ class RefreshTokenGrant(Grant):
             user_bound=True,
             sid=record.sid,
             refresh=record,
+            login_claims=record.login_claims,
         )
         return issue(s, grant)
 

@@ -58,6 +58,8 @@ class TokenGrant:
     claims: Mapping[str, Any] = field(default_factory=dict)
     #: ``False`` for a JWT whatever ``access_token_format`` says (RFC 8693 ``jwt``).
     opaque: bool | None = None
+    #: Claims the login added to the user's: in the ID token and userinfo.
+    login_claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +117,7 @@ def issue(
         constraint=constraint,
         user=user,
         opaque=grant.opaque,
+        login_claims=grant.login_claims,
     )
     response = TokenResponse(
         access_token=access_token,
@@ -150,12 +153,14 @@ def issue(
                 resources=grant.resources,
                 sid=grant.sid,
                 jkt=constraint.jkt if client.public else None,
+                login_claims=grant.login_claims,
             )
             response.refresh_token = new.token
     if grant.user_bound and grant.with_id_token and "openid" in grant.scope:
         response.id_token = id_token_for(
             s, client, grant.sub, grant.scope, grant.auth_time, user,
-            nonce=grant.nonce, access_token=access_token, sid=grant.sid,
+            extra=grant.login_claims, nonce=grant.nonce, access_token=access_token,
+            sid=grant.sid,
         )  # fmt: skip
     return response
 

@@ -115,6 +115,7 @@ class TokenService:
         kid: str | None = None,
         constraint: SenderConstraint = BEARER,
         user: User | None = None,
+        login_claims: Mapping[str, Any] | None = None,
     ) -> tuple[str, AccessRecord]:
         """A new access token (RFC 9068 §2.2 claims when it is a JWT), recorded.
 
@@ -162,6 +163,7 @@ class TokenService:
             opaque=token if opaque else None,
             claims=claims,
             token_type=constraint.token_type,
+            login_claims=dict(login_claims or {}),
         )
         self.store.put_access(record, now)
         return token, record
@@ -224,6 +226,7 @@ class TokenService:
         sid: str | None = None,
         expires_at: float | None = None,
         jkt: str | None = None,
+        login_claims: Mapping[str, Any] | None = None,
     ) -> RefreshRecord:
         """A new opaque refresh token in the grant's family, recorded."""
         now = self.clock.now()
@@ -238,6 +241,7 @@ class TokenService:
             resources=resources,
             sid=sid,
             jkt=jkt,
+            login_claims=dict(login_claims or {}),
             expires_at=expires_at
             if expires_at is not None
             else now + self.config.refresh_token_ttl,

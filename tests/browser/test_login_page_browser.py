@@ -152,3 +152,15 @@ def test_the_page_renders_and_names_the_app(app: App, page: Any, tmp_path: Any) 
     assert page.get_by_test_id("scopes").inner_text().split() == ["openid", "profile"]
     shot = page.screenshot(path=str(tmp_path / "login.png"), full_page=True)
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_claims_typed_in_the_page(app: App, page: Any, provider: Provider) -> None:
+    app.login()
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Claims (JSON)").fill('{"groups": ["admin"]}')
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    landed = app.landed()
+    tokens = httpx.post(provider.endpoint("token"), auth=("web", SECRET), data={
+        "grant_type": "authorization_code", "code": landed["code"],
+        "redirect_uri": app.callback, "code_verifier": app.verifier}).json()  # fmt: skip
+    assert provider.tokens.decode(tokens["id_token"], audience="web")["groups"] == ["admin"]

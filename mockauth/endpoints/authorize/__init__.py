@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import ErrorStyle, InvalidRequest
 from .. import Endpoint, register_endpoint
-from .interaction import Approved, authenticator_for
+from .interaction import Approved, authenticator_for, queued_login
 from .login import LOGIN_PAGE
 from .pushed import REQUEST_URI_PREFIX, pushed_params, requires_par
 from .request import authorization_params, client_and_redirect, validate
@@ -37,8 +37,10 @@ def handle(s: Services, request: Request) -> Response:
     if not pushed and requires_par(s, target.client):
         raise InvalidRequest("this client must push its authorization requests (RFC 9126 §5)")
     areq = validate(s, params, target)
-    authenticator = LOGIN_PAGE if s.config.login_page else authenticator_for(s)
-    outcome = authenticator.authenticate(s, request, areq)
+    outcome: Approved | Response | None = queued_login(s)
+    if outcome is None:
+        authenticator = LOGIN_PAGE if s.config.login_page else authenticator_for(s)
+        outcome = authenticator.authenticate(s, request, areq)
     if not isinstance(outcome, Approved):
         return outcome  # a page: the authenticator resumes the request later
     return approve(s, areq, outcome)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import secrets
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import LoginRequired
 from ...store import Session
@@ -28,7 +29,9 @@ __all__ = ["AUTO_APPROVE", "Approved", "Authenticator", "AutoApprove"]
 
 @dataclass(frozen=True)
 class Approved:
-    """The user approved the request, in ``session``; ``fresh`` when it is a new login."""
+    """The user approved the request, in ``session``; ``fresh`` when it is a new
+    login. The session's ``claims`` (typed at the login page) go into the tokens.
+    """
 
     user: User
     session: Session
@@ -94,6 +97,20 @@ def authenticator_for(s: Services) -> Authenticator:
     return _CHOSEN.get(s, AUTO_APPROVE)
 
 
+def queued_login(s: Services) -> Approved | None:
+    """The login a test queued (``provider.next_login``), taken: it completes this
+    request at once, as if that user had used the login page; ``None`` if none.
+    """
+    taken = s.store.take_next_login()
+    if taken is None:
+        return None
+    sub, claims = taken
+    user = s.users.find(sub, by_sub=True)
+    if user is None:  # removed since it was queued
+        raise LoginRequired(f"the queued login's user {sub!r} is no longer registered")
+    return Approved(user, new_session(s, user, s.clock.now(), claims), fresh=True)
+
+
 def reusable(session: Session, user: User, areq: AuthorizationRequest, now: float) -> bool:
     """Whether ``session`` may answer ``areq`` without a new login (OIDC Core §3.1.2.1)."""
     max_age = areq.max_age
@@ -105,13 +122,16 @@ def reusable(session: Session, user: User, areq: AuthorizationRequest, now: floa
     )
 
 
-def new_session(s: Services, user: User, now: float) -> Session:
-    """A fresh login session for ``user``, stored."""
+def new_session(
+    s: Services, user: User, now: float, claims: Mapping[str, Any] | None = None
+) -> Session:
+    """A fresh login session for ``user``, stored; ``claims`` are the login's own."""
     session = Session(
         sid=secrets.token_urlsafe(16),
         sub=user.sub,
         auth_time=int(now),
         expires_at=now + s.config.tokens.session_ttl,
+        claims=dict(claims or {}),
     )
     s.store.put_session(session, now)
     return session

@@ -22,11 +22,13 @@ be framed by another site.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ...config import check_login_claims
 from ...errors import (
     AccessDenied,
     ErrorStyle,
@@ -54,6 +56,8 @@ __all__ = ["CSRF_COOKIE", "LOGIN_PAGE", "LoginPage", "error_redirect", "pending_
 CSRF_COOKIE = "mockauth_login"
 #: Seconds a login page stays usable.
 PENDING_TTL = 600
+#: What the claims textarea shows while empty.
+_CLAIMS_HINT = '{"groups": ["admin"]} (optional, merged over the user\'s claims)'
 #: The most one-click buttons a page shows (a directory of fake users may be large).
 MAX_USER_BUTTONS = 20
 
@@ -101,6 +105,7 @@ class _Form:
     username: str
     password: str
     one_click: str | None
+    claims: str
 
 
 def pending_of(s: Services, request: Request) -> PendingLogin:
@@ -138,16 +143,36 @@ def submit(s: Services, request: Request) -> Response:
         username=(params.get("username") or "").strip(),
         password=params.get("password") or "",
         one_click=params.get("user"),
+        claims=params.get("claims") or "",
     )
     if form.action == "deny":
         raise AccessDenied("the user denied the request")  # redirected by error_redirect
-    user, problem = _who(s, form)
-    if user is None:
-        return page(s, pending, username=form.username, error=problem, status=200)
+    claims, problem = _claims(form.claims)
+    user = None
+    if claims is not None:
+        user, problem = _who(s, form)
+    if user is None or claims is None:
+        return page(s, pending, username=form.username, claims=form.claims, error=problem)
     if s.store.take_login(pending.login_id) is None:  # another tab used it meanwhile
         raise InvalidRequest("this sign-in page was already used", redirect=False)
-    now = s.clock.now()
-    return approve(s, pending.request, Approved(user, new_session(s, user, now), fresh=True))
+    session = new_session(s, user, s.clock.now(), claims)
+    return approve(s, pending.request, Approved(user, session, fresh=True))
+
+
+def _claims(text: str) -> tuple[dict[str, Any] | None, str]:
+    """The claims typed in the textarea (none: ``{}``), or why they are refused."""
+    if not text.strip():
+        return {}, ""
+    try:
+        claims = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"Claims are not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    except ValueError:  # a number too long to read
+        return None, "Claims are not JSON."
+    problem = check_login_claims(claims)
+    if problem is not None:
+        return None, f"Claims: {problem}."
+    return dict(claims), ""
 
 
 def error_redirect(s: Services, request: Request, error: OAuthError) -> Response:
@@ -205,6 +230,7 @@ def page(
     pending: PendingLogin,
     *,
     username: str = "",
+    claims: str = "",
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -239,6 +265,9 @@ def page(
         '<label for="password">Password</label>'
         '<input id="password" name="password" type="password" autocomplete="current-password" '
         'data-testid="password">'
+        '<label for="claims">Claims (JSON)</label>'
+        '<textarea id="claims" name="claims" rows="3" spellcheck="false" data-testid="claims" '
+        f'placeholder="{e(_CLAIMS_HINT)}">{e(claims)}</textarea>'
         '<p><button type="submit" name="action" value="sign-in" data-testid="sign-in">'
         "Sign in</button>"
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'

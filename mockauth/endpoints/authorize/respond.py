@@ -79,12 +79,13 @@ def approve(s: Services, areq: AuthorizationRequest, approved: Approved) -> Resp
         resources=areq.resources,
         sid=session.sid,
         dpop_jkt=areq.dpop_jkt,
+        login_claims=session.claims,
     )
     s.store.put_code(code, now)
     values = {"code": code.code}
     if areq.hybrid:
         # OIDC Core §3.3.2.11: the front-channel ID token carries c_hash.
-        claims = claims_for_scopes(user, user.sub, areq.scope)
+        claims = {**claims_for_scopes(user, user.sub, areq.scope), **session.claims}
         claims.pop("sub")
         values["id_token"] = s.tokens.id_token(
             client_id=areq.client.client_id,

@@ -73,6 +73,8 @@ class Client:
     require_pushed_authorization_requests: bool = False
     dpop_bound_access_tokens: bool = False
     reject_replayed_assertions: bool | None = None
+    #: Whether its users see the consent page (``None``: the provider decides).
+    require_consent: bool | None = None
     #: Dynamic registration (RFC 7591 §3.2.1): when the id was issued, when the
     #: secret expires (0: never), and the RFC 7592 registration access token.
     client_id_issued_at: int | None = None
@@ -216,6 +218,7 @@ def client_from(cfg: ClientConfig, client_id: str, secret: str | None) -> Client
         id_token_signed_response_alg=cfg.id_token_signed_response_alg,
         extra_claims=dict(cfg.extra_claims),
         reject_replayed_assertions=cfg.reject_replayed_assertions,
+        require_consent=cfg.require_consent,
         **{name: getattr(cfg, name) for name in DESCRIPTIVE},
     )
 

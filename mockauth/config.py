@@ -217,6 +217,8 @@ class ClientConfig:
     require_pushed_authorization_requests: bool = False
     dpop_bound_access_tokens: bool = False
     reject_replayed_assertions: bool | None = None
+    #: Whether its users see the consent page (``None``: the provider's ``require_consent``).
+    require_consent: bool | None = None
     name: str | None = None
     allowed_scopes: tuple[str, ...] | None = None
 
@@ -525,6 +527,8 @@ class ProviderConfig:
     protected resources this issuer guards (RFC 9728). ``login_page`` shows a
     sign-in page at ``/authorize`` instead of approving at once; there an
     unknown username signs in as a new user unless ``known_users_only``.
+    ``require_consent`` asks each user to allow a client's scopes once (a
+    consent page; ``prompt=consent`` asks again when the login page is on).
     """
 
     issuer_id: str = "default"
@@ -542,6 +546,7 @@ class ProviderConfig:
     require_pushed_authorization_requests: bool = False
     login_page: bool = False
     known_users_only: bool = False
+    require_consent: bool = False
     trusted_issuers: tuple[TrustedIssuerConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessDenied",
     "ConfigError",
+    "ConsentRequired",
     "ErrorStyle",
     "InsufficientScope",
     "InteractionRequired",
@@ -218,6 +219,12 @@ class LoginRequired(OAuthError):
     """OIDC Core §3.1.2.6: ``prompt=none`` but nobody is logged in."""
 
     error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none``, but the user has not consented."""
+
+    error = "consent_required"
 
 
 class InteractionRequired(OAuthError):

@@ -161,6 +161,8 @@ class PendingLogin:
     csrf: str
     request: Any
     expires_at: float
+    #: Once signed in, who (an ``Approved``): the page then asks for consent.
+    approved: Any = None
 
 
 class Nonces:
@@ -269,6 +271,8 @@ class Store:
         self.logins: _Table[PendingLogin] = _Table(lambda p: p.expires_at)
         #: Logins a test queued (``next_login``): (sub, claims), oldest first.
         self.next_logins: list[tuple[str, dict[str, Any]]] = []
+        #: The scopes each user allowed each client, by "sub NUL client_id".
+        self.consents: dict[str, frozenset[str]] = {}
 
     def clear(self) -> None:
         """Forget every code, token, session and revocation (an admin reset)."""
@@ -278,6 +282,7 @@ class Store:
                           self.user_codes, self.pushed, self.logins):  # fmt: skip
                 table.clear()
             self.next_logins.clear()
+            self.consents.clear()
 
     # codes -----------------------------------------------------------------
     def put_code(self, code: AuthorizationCode, now: float) -> None:
@@ -303,6 +308,15 @@ class Store:
         """Use a pending login once: the answer is a redirect, never a second one."""
         with self.lock:
             return self.logins.items.pop(login_id, None)
+
+    def consented(self, sub: str, client_id: str) -> frozenset[str] | None:
+        """The scopes ``sub`` allowed ``client_id`` so far (``None``: never asked)."""
+        return self.consents.get(f"{sub}\x00{client_id}")
+
+    def consent(self, sub: str, client_id: str, scopes: tuple[str, ...]) -> None:
+        with self.lock:
+            key = f"{sub}\x00{client_id}"
+            self.consents[key] = self.consents.get(key, frozenset()) | frozenset(scopes)
 
     def queue_login(self, sub: str, claims: Mapping[str, Any]) -> None:
         with self.lock:

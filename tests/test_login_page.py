@@ -437,3 +437,53 @@ def test_next_login_over_the_admin_api() -> None:
         landed = browser.authorize()
         claims = provider.tokens.decode(browser.tokens(landed)["id_token"], audience="web")
     assert (claims["sub"], claims["team"]) == ("frank", "a")
+
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def test_consent_is_asked_once_per_user_client_and_scopes() -> None:
+    provider = Provider(login_page=True, require_consent=True)
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK],
+                        client_name="Consent <App>")  # fmt: skip
+    provider.add_user("alice")
+    with provider.serve():
+        browser = Browser(provider)
+        asked = browser.submit(browser.authorize(), user="alice")
+        assert asked.status_code == 200  # signed in: now the consent page
+        shown = Page(asked.text)
+        assert [b["text"] for b in shown.buttons] == ["Allow", "Deny"]
+        assert [b["data-testid"] for b in shown.buttons] == ["allow", "deny"]
+        assert "Consent &lt;App&gt;" in asked.text
+        assert "<li>openid</li><li>email</li>" in asked.text
+        landed = browser.submit(asked, action="allow")
+        assert "code" in redirect_params(landed)
+        assert browser.authorize().status_code == 302  # allowed before: SSO, no page
+        wider = browser.authorize(scope="openid email profile")
+        assert wider.status_code == 200  # a new scope: asked again
+        denied = browser.submit(wider, action="deny")
+        params = redirect_params(denied)
+        assert (params["error"], params["state"], params["iss"]) == (
+            "access_denied", "s-1", provider.issuer)  # fmt: skip
+        silent = redirect_params(browser.authorize(scope="openid profile", prompt="none"))
+        assert silent["error"] == "consent_required"
+        assert browser.authorize(prompt="consent").status_code == 200  # forced
+
+
+def test_prompt_consent_and_per_client_consent(browser: Browser, provider: Provider) -> None:
+    browser.submit(browser.authorize(), user="bob")
+    forced = browser.authorize(prompt="consent")  # the login page is on: asked
+    assert Page(forced.text).buttons[0]["text"] == "Allow"
+    assert "code" in redirect_params(browser.submit(forced, action="allow"))
+    no_page = Provider()  # without the login page, prompt=consent approves (MCP clients send it)
+    no_page.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK])
+    asking = no_page.add_client(client_id="asking", client_secret=SECRET,
+                                redirect_uris=[CALLBACK], require_consent=True)  # fmt: skip
+    with no_page.serve():
+        plain = Browser(no_page)
+        assert plain.authorize(prompt="consent").status_code == 302
+        page = plain.http.get(no_page.endpoint("authorize"), params={
+            "response_type": "code", "client_id": asking.client_id, "redirect_uri": CALLBACK,
+            "code_challenge": plain.challenge, "code_challenge_method": "S256"})  # fmt: skip
+        assert page.status_code == 200  # this client asks for consent, page or not
+        assert Page(page.text).buttons[0]["data-testid"] == "allow"

@@ -164,3 +164,20 @@ def test_claims_typed_in_the_page(app: App, page: Any, provider: Provider) -> No
         "grant_type": "authorization_code", "code": landed["code"],
         "redirect_uri": app.callback, "code_verifier": app.verifier}).json()  # fmt: skip
     assert provider.tokens.decode(tokens["id_token"], audience="web")["groups"] == ["admin"]
+
+
+def test_consent_allow_and_deny(page: Any, callback_url: str) -> None:
+    provider = Provider(login_page=True, require_consent=True)
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[callback_url],
+                        client_name="Consent App")  # fmt: skip
+    provider.add_user("bob")
+    with provider.serve():
+        app = App(provider, page)
+        app.login()
+        page.get_by_role("button", name="Sign in as bob").click()
+        assert page.get_by_role("heading", name="Allow access?").is_visible()
+        page.get_by_role("button", name="Allow").click()
+        assert app.sub(app.landed()) == "bob"
+        app.login(prompt="consent")
+        page.get_by_role("button", name="Deny").click()
+        assert app.landed()["error"] == "access_denied"

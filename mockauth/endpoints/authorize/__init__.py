@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ...errors import ErrorStyle, InvalidRequest
 from .. import Endpoint, register_endpoint
 from .interaction import Approved, authenticator_for, queued_login
-from .login import LOGIN_PAGE
+from .login import LOGIN_PAGE, ask_consent, consent_needed
 from .pushed import REQUEST_URI_PREFIX, pushed_params, requires_par
 from .request import authorization_params, client_and_redirect, validate
 from .respond import PAGE_TITLE, approve, error_redirect
@@ -43,6 +43,8 @@ def handle(s: Services, request: Request) -> Response:
         outcome = authenticator.authenticate(s, request, areq)
     if not isinstance(outcome, Approved):
         return outcome  # a page: the authenticator resumes the request later
+    if consent_needed(s, areq, outcome):
+        return ask_consent(s, request, areq, outcome)
     return approve(s, areq, outcome)
 
 

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from ...config import check_login_claims
 from ...errors import (
     AccessDenied,
+    ConsentRequired,
     ErrorStyle,
     InvalidRequest,
     LoginRequired,
@@ -77,26 +78,39 @@ class LoginPage:
                 return Approved(user, current, fresh=False)
         if "none" in areq.prompt:
             raise LoginRequired("prompt=none, but there is no matching login session")
-        # One token per browser (its cookie), so pages open in two tabs both work.
-        browser = request.cookies.get(CSRF_COOKIE) or ""
-        pending = PendingLogin(
-            login_id=secrets.token_urlsafe(16),
-            csrf=browser if len(browser) >= 32 else secrets.token_urlsafe(24),
-            request=areq,
-            expires_at=now + PENDING_TTL,
-        )
-        s.store.put_login(pending, now)
-        response = page(s, pending, username=areq.login_hint or "")
-        response.set_cookie(
-            CSRF_COOKIE, pending.csrf, path=s.cookie_path, httponly=True, samesite="Lax"
-        )
-        return response
+        pending = _pending(s, request, areq, None)
+        return _with_csrf(s, page(s, pending, username=areq.login_hint or ""), pending)
 
     def __repr__(self) -> str:
         return "LoginPage()"
 
 
 LOGIN_PAGE = LoginPage()
+
+
+def _pending(
+    s: Services, request: Request, areq: AuthorizationRequest, approved: Approved | None
+) -> PendingLogin:
+    """A request waiting at a page, stored."""
+    now = s.clock.now()
+    # One token per browser (its cookie), so pages open in two tabs both work.
+    browser = request.cookies.get(CSRF_COOKIE) or ""
+    pending = PendingLogin(
+        login_id=secrets.token_urlsafe(16),
+        csrf=browser if len(browser) >= 32 else secrets.token_urlsafe(24),
+        request=areq,
+        expires_at=now + PENDING_TTL,
+        approved=approved,
+    )
+    s.store.put_login(pending, now)
+    return pending
+
+
+def _with_csrf(s: Services, response: Response, pending: PendingLogin) -> Response:
+    response.set_cookie(
+        CSRF_COOKIE, pending.csrf, path=s.cookie_path, httponly=True, samesite="Lax"
+    )
+    return response
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,12 @@ def submit(s: Services, request: Request) -> Response:
     )
     if form.action == "deny":
         raise AccessDenied("the user denied the request")  # redirected by error_redirect
+    if pending.approved is not None:  # the consent page: Allow
+        if s.store.take_login(pending.login_id) is None:
+            raise InvalidRequest("this page was already used", redirect=False)
+        areq = pending.request
+        s.store.consent(pending.approved.user.sub, areq.client.client_id, areq.scope)
+        return approve(s, areq, pending.approved)
     claims, problem = _claims(form.claims)
     user = None
     if claims is not None:
@@ -156,7 +176,38 @@ def submit(s: Services, request: Request) -> Response:
     if s.store.take_login(pending.login_id) is None:  # another tab used it meanwhile
         raise InvalidRequest("this sign-in page was already used", redirect=False)
     session = new_session(s, user, s.clock.now(), claims)
-    return approve(s, pending.request, Approved(user, session, fresh=True))
+    approved = Approved(user, session, fresh=True)
+    if consent_needed(s, pending.request, approved):
+        return ask_consent(s, request, pending.request, approved)
+    return approve(s, pending.request, approved)
+
+
+def consent_needed(s: Services, areq: AuthorizationRequest, approved: Approved) -> bool:
+    """Whether the user must allow the client's scopes first: the client's (or the
+    provider's) ``require_consent`` and scopes not allowed before, or
+    ``prompt=consent`` with the login page on (OIDC Core §3.1.2.1).
+    """
+    client = areq.client
+    required = client.require_consent
+    if required is None:
+        required = s.config.require_consent
+    if "consent" in areq.prompt and (s.config.login_page or required):
+        return True
+    if not required:
+        return False
+    allowed = s.store.consented(approved.user.sub, client.client_id)
+    return allowed is None or not set(areq.scope) <= allowed
+
+
+def ask_consent(
+    s: Services, request: Request, areq: AuthorizationRequest, approved: Approved
+) -> Response:
+    """The consent page (``prompt=none``: ``consent_required`` instead)."""
+    if "none" in areq.prompt:
+        raise ConsentRequired(f"{approved.user.username or approved.user.sub} has not allowed "
+                              f"{areq.client.client_id} these scopes")  # fmt: skip
+    pending = _pending(s, request, areq, approved)
+    return _with_csrf(s, consent_page(s, pending), pending)
 
 
 def _claims(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -237,10 +288,6 @@ def page(
     """The sign-in page for ``pending``; every value it shows is escaped."""
     e = html.escape
     areq: AuthorizationRequest = pending.request
-    client = areq.client
-    name = client.client_name or client.client_id
-    host = urlsplit(areq.redirect_uri).netloc or areq.redirect_uri
-    scopes = "".join(f"<li>{e(scope)}</li>" for scope in areq.scope) or "<li>(none)</li>"
     alert = f'<p role="alert" data-testid="error">{e(error)}</p>' if error else ""
     users = [u for u in s.users.all() if u.username][:MAX_USER_BUTTONS]
     one_click = "".join(
@@ -249,16 +296,9 @@ def page(
         for u in users
     )
     others = f"<h2>Or sign in as</h2><p>{one_click}</p>" if one_click else ""
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>Sign in to {e(name)}</title><style>{_STYLE}</style></head><body><main>"
-        f'<h1>Sign in</h1><p>to <strong data-testid="client-name">{e(name)}</strong> '
-        f"<small>({e(host)})</small></p>"
-        f'<p>It asks for:</p><ul class="scopes" data-testid="scopes">{scopes}</ul>{alert}'
-        f'<form method="post" action="{e(s.url_for("login"))}">'
-        f'<input type="hidden" name="login" value="{e(pending.login_id)}">'
-        f'<input type="hidden" name="csrf" value="{e(pending.csrf)}">'
+    content = (
+        f"<h1>Sign in</h1>{_to_client(areq)}{alert}"
+        f'<form method="post" action="{e(s.url_for("login"))}">{_hidden(pending)}'
         '<label for="username">Username</label>'
         f'<input id="username" name="username" value="{e(username)}" autocomplete="username" '
         'autocapitalize="none" data-testid="username">'
@@ -272,7 +312,57 @@ def page(
         "Sign in</button>"
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
         f"Deny</button></p>{others}</form>"
-        "<p><small>mockauth: a mock OAuth provider for tests only</small></p>"
+    )
+    return _html(f"Sign in to {_name(areq)}", content, status)
+
+
+def consent_page(s: Services, pending: PendingLogin) -> Response:
+    """Allow or Deny the client's scopes, for the user who signed in."""
+    areq: AuthorizationRequest = pending.request
+    user = pending.approved.user
+    content = (
+        f"<h1>Allow access?</h1>{_to_client(areq)}"
+        f'<p>Signed in as <strong data-testid="user">{html.escape(user.username or user.sub)}'
+        "</strong>.</p>"
+        f'<form method="post" action="{html.escape(s.url_for("login"))}">{_hidden(pending)}'
+        '<p><button type="submit" name="action" value="allow" data-testid="allow">Allow</button>'
+        '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
+        "Deny</button></p></form>"
+    )
+    return _html(f"Allow {_name(areq)}?", content, 200)
+
+
+def _name(areq: AuthorizationRequest) -> str:
+    return areq.client.client_name or areq.client.client_id
+
+
+def _to_client(areq: AuthorizationRequest) -> str:
+    """Who asks (its name and redirect host) and for which scopes, escaped."""
+    e = html.escape
+    host = urlsplit(areq.redirect_uri).netloc or areq.redirect_uri
+    scopes = "".join(f"<li>{e(scope)}</li>" for scope in areq.scope) or "<li>(none)</li>"
+    return (
+        f'<p>to <strong data-testid="client-name">{e(_name(areq))}</strong> '
+        f"<small>({e(host)})</small></p>"
+        f'<p>It asks for:</p><ul class="scopes" data-testid="scopes">{scopes}</ul>'
+    )
+
+
+def _hidden(pending: PendingLogin) -> str:
+    e = html.escape
+    return (
+        f'<input type="hidden" name="login" value="{e(pending.login_id)}">'
+        f'<input type="hidden" name="csrf" value="{e(pending.csrf)}">'
+    )
+
+
+def _html(title: str, content: str, status: int) -> Response:
+    """A page of mockauth's: escaped ``title``, ``content`` already escaped."""
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body><main>"
+        f"{content}<p><small>mockauth: a mock OAuth provider for tests only</small></p>"
         "</main></body></html>"
     )
     response = Response(body, status=status, mimetype="text/html")

@@ -487,3 +487,69 @@ def test_prompt_consent_and_per_client_consent(browser: Browser, provider: Provi
             "code_challenge": plain.challenge, "code_challenge_method": "S256"})  # fmt: skip
         assert page.status_code == 200  # this client asks for consent, page or not
         assert Page(page.text).buttons[0]["data-testid"] == "allow"
+
+
+# --- the device verification page ----------------------------------------------------------
+
+
+def _device_start(provider: Provider) -> Any:
+    return httpx.post(provider.endpoint("device_authorization"), auth=("tv", SECRET)).json()
+
+
+def test_the_device_page_asks_for_the_code_then_allow_or_deny() -> None:
+    from mockauth.device import GRANT_TYPE
+
+    provider = Provider(login_page=True)
+    provider.add_client(client_id="tv", client_secret=SECRET, grant_types=[GRANT_TYPE])
+    provider.add_user("alice", password="alice-pw")
+    with provider.serve():
+        browser = Browser(provider)
+        started = _device_start(provider)
+        asked = browser.http.get(provider.endpoint("device_verification"))
+        shown = Page(asked.text)
+        assert shown.labels == {"user_code": "Code"}
+        assert [b["text"] for b in shown.buttons] == ["Continue"]
+        wrong = browser.http.get(asked.url, params={"user_code": "BCDF-GHJK"})
+        assert Page(wrong.text).alerts == ["No device is waiting for the code BCDF-GHJK."]
+        connect = browser.http.get(asked.url, params={"user_code": started["user_code"]})
+        page = Page(connect.text)
+        assert [b["text"] for b in page.buttons] == ["Allow", "Deny"]
+        assert set(page.labels.values()) == {"Username", "Password"}
+        bad = browser.submit(connect, username="alice", password="no", action="allow")
+        assert Page(bad.text).alerts == ["Wrong password for alice."]
+        done = browser.submit(bad, username="alice", password="alice-pw", action="allow")
+        assert "Device connected" in done.text
+        token = httpx.post(provider.endpoint("token"), auth=("tv", SECRET), data={
+            "grant_type": GRANT_TYPE, "device_code": started["device_code"]}).json()  # fmt: skip
+        assert provider.tokens.decode(token["access_token"])["sub"] == "alice"
+        denied = _device_start(provider)
+        page2 = browser.http.get(asked.url, params={"user_code": denied["user_code"]})
+        assert "Device not connected" in browser.submit(page2, action="deny").text
+        polled = httpx.post(provider.endpoint("token"), auth=("tv", SECRET), data={
+            "grant_type": GRANT_TYPE, "device_code": denied["device_code"]}).json()  # fmt: skip
+        assert polled["error"] == "access_denied"
+        forged = Page(browser.http.get(asked.url, params={
+            "user_code": _device_start(provider)["user_code"]}).text).hidden  # fmt: skip
+        stranger = httpx.post(asked.url, data={**forged, "action": "allow", "user": "alice"})
+        assert stranger.status_code == 400  # no cookie: another site's form
+
+
+def test_the_device_page_knows_the_signed_in_user() -> None:
+    from mockauth.device import GRANT_TYPE
+
+    provider = Provider(login_page=True)
+    provider.add_client(client_id="tv", client_secret=SECRET, grant_types=[GRANT_TYPE])
+    provider.add_client(client_id="web", client_secret=SECRET, redirect_uris=[CALLBACK])
+    provider.add_user("bob")
+    with provider.serve():
+        browser = Browser(provider)
+        browser.submit(browser.authorize(), user="bob")  # a login session in this browser
+        started = _device_start(provider)
+        connect = browser.http.get(provider.endpoint("device_verification"),
+                                   params={"user_code": started["user_code"]})  # fmt: skip
+        assert 'data-testid="user">bob<' in connect.text
+        assert "username" not in Page(connect.text).inputs
+        assert "Device connected" in browser.submit(connect, action="allow").text
+        device = provider.store.device_by_user_code(started["user_code"].replace("-", ""))
+        assert device is not None
+        assert device.sub == "bob"

@@ -9,12 +9,13 @@ a login page; without one it shows a form asking for the code.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import MultiDict
 
 from ..clientauth import authenticate
-from ..device import GRANT_TYPE, decide, format_user_code, start
+from ..device import GRANT_TYPE, decide, format_user_code, normalise, start
 from ..errors import (
     AccessDenied,
     ErrorStyle,
@@ -25,6 +26,14 @@ from ..errors import (
 from ..grants.common import check_scope, parse_scope, resolve_audience
 from ..http import Params, Response, form_params, html_page, json_response, query_params
 from . import Endpoint, register_endpoint
+from .authorize.login import (
+    browser_token,
+    check_token,
+    page_shell,
+    signed_in,
+    user_from_form,
+    with_token,
+)
 
 if TYPE_CHECKING:
     from ..http import Request
@@ -65,8 +74,12 @@ _FORM = (
 
 
 def verification(s: Services, request: Request) -> Response:
-    """The verification URI: approve the code it names, or ask for one."""
-    params = query_params(request)
+    """The verification URI: approve the code it names, or ask for one; with the
+    login page on, the user signs in and chooses Allow or Deny.
+    """
+    if s.config.login_page:
+        return _interactive(s, request)
+    params = form_params(request) if request.method == "POST" else query_params(request)
     user_code = params.get("user_code")
     if not user_code:
         response = html_page("Connect a device", "Enter the code your device shows.")
@@ -98,11 +111,83 @@ register_endpoint(
         error_codes=frozenset({"invalid_client", "unauthorized_client", "invalid_scope"}),
     )
 )
+
+
+def _interactive(s: Services, request: Request) -> Response:
+    """The device page of ``login_page = true``: the code (labelled **Code**), then
+    who connects it (the session's user, or Username and Password) with **Allow**
+    and **Deny**; the form posts here, guarded by the browser's anti-forgery token.
+    """
+    params = form_params(request) if request.method == "POST" else query_params(request)
+    user_code = (params.get("user_code") or "").strip()
+    token = browser_token(request)
+    if not user_code:
+        return with_token(s, _code_page(), token)
+    device = s.store.device_by_user_code(normalise(user_code))
+    if device is None or device.status != "pending" or device.expires_at <= s.clock.now():
+        return with_token(s, _code_page(f"No device is waiting for the code {user_code}."), token)
+    if request.method != "POST":
+        return with_token(s, _connect_page(s, request, user_code, token), token)
+    check_token(request, params.get("csrf") or "")
+    if params.get("action") == "deny":
+        decide(s, user_code, None, approve=False)
+        return page_shell("Device not connected", "<h1>Device not connected</h1>"
+                          "<p>You may go back to your device.</p>")  # fmt: skip
+    user = signed_in(s, request)
+    problem = ""
+    if user is None:
+        user, problem = user_from_form(s, request)
+    if user is None:
+        return _connect_page(s, request, user_code, token, problem)
+    try:
+        device = decide(s, user_code, user, approve=True)
+    except MockauthError as exc:
+        raise AccessDenied(str(exc), status_code=400) from None
+    return page_shell("Device connected", "<h1>Device connected</h1><p>You may go back to "
+                      f"your device ({html.escape(device.client_id)}).</p>")  # fmt: skip
+
+
+def _code_page(error: str | None = None) -> Response:
+    alert = f'<p role="alert" data-testid="error">{html.escape(error)}</p>' if error else ""
+    return page_shell("Connect a device", (
+        f"<h1>Connect a device</h1><p>Enter the code your device shows.</p>{alert}"
+        '<form method="get"><label for="user_code">Code</label>'
+        '<input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" '
+        'data-testid="user-code"><p><button type="submit" data-testid="continue">Continue'
+        "</button></p></form>"
+    ))  # fmt: skip
+
+
+def _connect_page(
+    s: Services, request: Request, user_code: str, token: str, error: str = ""
+) -> Response:
+    e = html.escape
+    user = signed_in(s, request)
+    alert = f'<p role="alert" data-testid="error">{e(error)}</p>' if error else ""
+    who = (
+        f'<p>Signed in as <strong data-testid="user">{e(user.username or user.sub)}</strong>.</p>'
+        if user is not None
+        else '<label for="username">Username</label><input id="username" name="username" '
+        'autocomplete="username" autocapitalize="none" data-testid="username">'
+        '<label for="password">Password</label><input id="password" name="password" '
+        'type="password" autocomplete="current-password" data-testid="password">'
+    )
+    return page_shell("Connect a device", (
+        f"<h1>Connect a device</h1><p>The device showing <strong>{e(user_code)}</strong> asks "
+        f'for access.</p>{alert}<form method="post" action="{e(s.url_for("device_verification"))}">'
+        f'<input type="hidden" name="user_code" value="{e(user_code)}">'
+        f'<input type="hidden" name="csrf" value="{e(token)}">{who}'
+        '<p><button type="submit" name="action" value="allow" data-testid="allow">Allow</button>'
+        '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
+        "Deny</button></p></form>"
+    ))  # fmt: skip
+
+
 register_endpoint(
     Endpoint(
         "device_verification",
         "/device",
-        ("GET",),
+        ("GET", "POST"),
         verification,
         errors=ErrorStyle.PAGE,
         cors=False,

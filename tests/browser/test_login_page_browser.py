@@ -181,3 +181,24 @@ def test_consent_allow_and_deny(page: Any, callback_url: str) -> None:
         app.login(prompt="consent")
         page.get_by_role("button", name="Deny").click()
         assert app.landed()["error"] == "access_denied"
+
+
+def test_the_device_verification_page(page: Any) -> None:
+    from mockauth.device import GRANT_TYPE
+
+    provider = Provider(login_page=True)
+    provider.add_client(client_id="tv", client_secret=SECRET, grant_types=[GRANT_TYPE])
+    provider.add_user("alice", password="alice-pw")
+    with provider.serve():
+        started = httpx.post(provider.endpoint("device_authorization"),
+                             auth=("tv", SECRET)).json()  # fmt: skip
+        page.goto(started["verification_uri"])
+        page.get_by_label("Code").fill(started["user_code"])
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill("alice-pw")
+        page.get_by_role("button", name="Allow").click()
+        page.get_by_role("heading", name="Device connected").wait_for()
+        tokens = httpx.post(provider.endpoint("token"), auth=("tv", SECRET), data={
+            "grant_type": GRANT_TYPE, "device_code": started["device_code"]}).json()  # fmt: skip
+        assert provider.tokens.decode(tokens["access_token"])["sub"] == "alice"

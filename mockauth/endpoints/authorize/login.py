@@ -51,7 +51,10 @@ if TYPE_CHECKING:
     from ...users import User
     from .request import AuthorizationRequest
 
-__all__ = ["CSRF_COOKIE", "LOGIN_PAGE", "LoginPage", "error_redirect", "pending_of", "submit"]
+__all__ = [
+    "CSRF_COOKIE", "LOGIN_PAGE", "LoginPage", "browser_token", "check_token", "error_redirect",
+    "page_shell", "pending_of", "signed_in", "submit", "user_from_form", "with_token",
+]  # fmt: skip
 
 #: The cookie holding the form's anti-forgery token.
 CSRF_COOKIE = "mockauth_login"
@@ -94,10 +97,9 @@ def _pending(
     """A request waiting at a page, stored."""
     now = s.clock.now()
     # One token per browser (its cookie), so pages open in two tabs both work.
-    browser = request.cookies.get(CSRF_COOKIE) or ""
     pending = PendingLogin(
         login_id=secrets.token_urlsafe(16),
-        csrf=browser if len(browser) >= 32 else secrets.token_urlsafe(24),
+        csrf=browser_token(request),
         request=areq,
         expires_at=now + PENDING_TTL,
         approved=approved,
@@ -107,10 +109,7 @@ def _pending(
 
 
 def _with_csrf(s: Services, response: Response, pending: PendingLogin) -> Response:
-    response.set_cookie(
-        CSRF_COOKIE, pending.csrf, path=s.cookie_path, httponly=True, samesite="Lax"
-    )
-    return response
+    return with_token(s, response, pending.csrf)
 
 
 @dataclass(frozen=True)
@@ -135,14 +134,9 @@ def pending_of(s: Services, request: Request) -> PendingLogin:
             redirect=False,
         )
     token = params.get("csrf") or ""
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    if not (
-        secrets.compare_digest(token, pending.csrf) and secrets.compare_digest(cookie, pending.csrf)
-    ):
-        raise InvalidRequest(
-            "the form's anti-forgery token does not match this browser's (cross-site request?)",
-            redirect=False,
-        )
+    check_token(request, token)
+    if not secrets.compare_digest(token, pending.csrf):
+        raise InvalidRequest("the form's anti-forgery token is not this page's", redirect=False)
     return pending
 
 
@@ -238,6 +232,47 @@ def error_redirect(s: Services, request: Request, error: OAuthError) -> Response
     return answer_error(s, pending.request, error)
 
 
+def browser_token(request: Request) -> str:
+    """This browser's anti-forgery token (its cookie's), or a new one."""
+    current = request.cookies.get(CSRF_COOKIE) or ""
+    return current if len(current) >= 32 else secrets.token_urlsafe(24)
+
+
+def check_token(request: Request, token: str) -> None:
+    """The posted form's token must be this browser's (the cookie's): else a 400 page."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    if not (token and secrets.compare_digest(token, cookie)):
+        raise InvalidRequest(
+            "the form's anti-forgery token does not match this browser's (cross-site request?)",
+            redirect=False,
+        )
+
+
+def with_token(s: Services, response: Response, token: str) -> Response:
+    """``response`` setting the browser's anti-forgery cookie (``SameSite=Lax``)."""
+    response.set_cookie(CSRF_COOKIE, token, path=s.cookie_path, httponly=True, samesite="Lax")
+    return response
+
+
+def signed_in(s: Services, request: Request) -> User | None:
+    """The user of this browser's login session, if it has a live one."""
+    session = s.store.session(request.cookies.get(s.session_cookie) or "", s.clock.now())
+    return None if session is None else s.users.find(session.sub, by_sub=True)
+
+
+def user_from_form(s: Services, request: Request) -> tuple[User | None, str]:
+    """The user a posted Username/Password (or one-click ``user``) names, or why not."""
+    params = form_params(request)
+    form = _Form(
+        action=params.get("action") or "",
+        username=(params.get("username") or "").strip(),
+        password=params.get("password") or "",
+        one_click=params.get("user"),
+        claims="",
+    )
+    return _who(s, form)
+
+
 def _who(s: Services, form: _Form) -> tuple[User | None, str]:
     """The user the form signs in, or why not."""
     if form.one_click is not None:
@@ -313,7 +348,7 @@ def page(
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
         f"Deny</button></p>{others}</form>"
     )
-    return _html(f"Sign in to {_name(areq)}", content, status)
+    return page_shell(f"Sign in to {_name(areq)}", content, status)
 
 
 def consent_page(s: Services, pending: PendingLogin) -> Response:
@@ -329,7 +364,7 @@ def consent_page(s: Services, pending: PendingLogin) -> Response:
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
         "Deny</button></p></form>"
     )
-    return _html(f"Allow {_name(areq)}?", content, 200)
+    return page_shell(f"Allow {_name(areq)}?", content, 200)
 
 
 def _name(areq: AuthorizationRequest) -> str:
@@ -356,7 +391,7 @@ def _hidden(pending: PendingLogin) -> str:
     )
 
 
-def _html(title: str, content: str, status: int) -> Response:
+def page_shell(title: str, content: str, status: int = 200) -> Response:
     """A page of mockauth's: escaped ``title``, ``content`` already escaped."""
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

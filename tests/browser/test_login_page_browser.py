@@ -54,10 +54,13 @@ class App:
         self.page.wait_for_url(re.compile("^" + re.escape(self.callback)))
         return {k: v[0] for k, v in parse_qs(urlsplit(self.page.url).query).items()}
 
-    def sub(self, landed: dict[str, str]) -> str:
-        tokens = httpx.post(self.provider.endpoint("token"), auth=("web", SECRET), data={
+    def tokens(self, landed: dict[str, str]) -> Any:
+        return httpx.post(self.provider.endpoint("token"), auth=("web", SECRET), data={
             "grant_type": "authorization_code", "code": landed["code"],
             "redirect_uri": self.callback, "code_verifier": self.verifier}).json()  # fmt: skip
+
+    def sub(self, landed: dict[str, str]) -> str:
+        tokens = self.tokens(landed)
         claims = self.provider.tokens.decode(tokens["id_token"], audience="web")
         return str(claims["sub"])
 
@@ -159,10 +162,7 @@ def test_claims_typed_in_the_page(app: App, page: Any, provider: Provider) -> No
     page.get_by_label("Username").fill("bob")
     page.get_by_label("Claims (JSON)").fill('{"groups": ["admin"]}')
     page.get_by_role("button", name="Sign in", exact=True).click()
-    landed = app.landed()
-    tokens = httpx.post(provider.endpoint("token"), auth=("web", SECRET), data={
-        "grant_type": "authorization_code", "code": landed["code"],
-        "redirect_uri": app.callback, "code_verifier": app.verifier}).json()  # fmt: skip
+    tokens = app.tokens(app.landed())
     assert provider.tokens.decode(tokens["id_token"], audience="web")["groups"] == ["admin"]
 
 

@@ -53,7 +53,7 @@ class AutoApprove:
         self, s: Services, request: Request, areq: AuthorizationRequest
     ) -> Approved | Response:
         now = s.clock.now()
-        current = s.store.session(request.cookies.get(s.session_cookie) or "", now)
+        current = current_session(s, request)
         user: User | None
         if areq.login_hint is not None:
             user = s.users.find(areq.login_hint)
@@ -95,6 +95,11 @@ def use_authenticator(s: Services, authenticator: Authenticator | None) -> None:
 def authenticator_for(s: Services) -> Authenticator:
     """Who approves authorization requests at ``s``'s issuer (:class:`AutoApprove` by default)."""
     return _CHOSEN.get(s, AUTO_APPROVE)
+
+
+def current_session(s: Services, request: Request) -> Session | None:
+    """The live login session this browser's cookie names, if any."""
+    return s.store.session(request.cookies.get(s.session_cookie) or "", s.clock.now())
 
 
 def queued_login(s: Services) -> Approved | None:

@@ -42,7 +42,7 @@ from ...errors import (
 from ...http import Response, form_params
 from ...http.message import NO_STORE
 from ...store import PendingLogin
-from .interaction import Approved, new_session, reusable
+from .interaction import Approved, current_session, new_session, reusable
 from .respond import answer_error, approve
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class LoginPage:
         self, s: Services, request: Request, areq: AuthorizationRequest
     ) -> Approved | Response:
         now = s.clock.now()
-        current = s.store.session(request.cookies.get(s.session_cookie) or "", now)
+        current = current_session(s, request)
         if current is not None:
             user = s.users.find(current.sub, by_sub=True)
             hinted = areq.login_hint is None or (user is not None and user.matches(areq.login_hint))
@@ -120,6 +120,17 @@ class _Form:
     one_click: str | None
     claims: str
 
+    @classmethod
+    def posted(cls, request: Request) -> _Form:
+        params = form_params(request)
+        return cls(
+            action=params.get("action") or "",
+            username=(params.get("username") or "").strip(),
+            password=params.get("password") or "",
+            one_click=params.get("user"),
+            claims=params.get("claims") or "",
+        )
+
 
 def pending_of(s: Services, request: Request) -> PendingLogin:
     """The pending login a posted form is for, with its anti-forgery token checked;
@@ -145,14 +156,7 @@ def submit(s: Services, request: Request) -> Response:
     ``access_denied`` back at the client.
     """
     pending = pending_of(s, request)
-    params = form_params(request)
-    form = _Form(
-        action=params.get("action") or "sign-in",
-        username=(params.get("username") or "").strip(),
-        password=params.get("password") or "",
-        one_click=params.get("user"),
-        claims=params.get("claims") or "",
-    )
+    form = _Form.posted(request)
     if form.action == "deny":
         raise AccessDenied("the user denied the request")  # redirected by error_redirect
     if pending.approved is not None:  # the consent page: Allow
@@ -256,21 +260,13 @@ def with_token(s: Services, response: Response, token: str) -> Response:
 
 def signed_in(s: Services, request: Request) -> User | None:
     """The user of this browser's login session, if it has a live one."""
-    session = s.store.session(request.cookies.get(s.session_cookie) or "", s.clock.now())
+    session = current_session(s, request)
     return None if session is None else s.users.find(session.sub, by_sub=True)
 
 
 def user_from_form(s: Services, request: Request) -> tuple[User | None, str]:
     """The user a posted Username/Password (or one-click ``user``) names, or why not."""
-    params = form_params(request)
-    form = _Form(
-        action=params.get("action") or "",
-        username=(params.get("username") or "").strip(),
-        password=params.get("password") or "",
-        one_click=params.get("user"),
-        claims="",
-    )
-    return _who(s, form)
+    return _who(s, _Form.posted(request))
 
 
 def _who(s: Services, form: _Form) -> tuple[User | None, str]:

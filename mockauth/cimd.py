@@ -13,7 +13,6 @@ match it exactly. Anything wrong is ``invalid_client`` saying what.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from .clients import client_from
 from .config import ClientConfig, RegistrationConfig, parse, registrable
 from .errors import ConfigError, InvalidClient
 from .fetch import FetchError, fetchable
+from .keyed import Keyed
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -60,16 +60,15 @@ def check_url(url: str) -> str | None:
     return None
 
 
-class MetadataDocuments:
-    """The client ID metadata documents of one provider: registered ones, and
-    the fetched ones (through the provider's fetcher and its cache).
+class MetadataDocuments(Keyed[dict[str, Any]]):
+    """The client ID metadata documents of one provider: registered ones (by
+    URL), and the fetched ones (through the provider's fetcher and its cache).
     """
 
     def __init__(self, settings: Callable[[], RegistrationConfig], fetcher: Fetcher) -> None:
+        super().__init__()
         self._settings = settings
         self._fetcher = fetcher
-        self._lock = threading.Lock()
-        self._registered: dict[str, dict[str, Any]] = {}
 
     def add(self, document: Mapping[str, Any]) -> Client:
         """Register a document (its ``client_id`` is its URL); the client it describes."""
@@ -81,22 +80,15 @@ class MetadataDocuments:
         if problem is not None:
             raise ConfigError("client_id", f"{url!r} {problem}")
         client = self._client(url, doc, ConfigError)
-        with self._lock:
-            self._registered = {**self._registered, url: doc}
+        self._put(url, doc, replace=True)
         return client
 
     def remove(self, url: str) -> None:
-        with self._lock:
-            if url not in self._registered:
-                raise KeyError(url)
-            self._registered = {k: v for k, v in self._registered.items() if k != url}
+        if not self._drop(url):
+            raise KeyError(url)
 
     def registered(self) -> dict[str, dict[str, Any]]:
-        return dict(self._registered)
-
-    def restore(self, documents: Mapping[str, dict[str, Any]]) -> None:
-        with self._lock:
-            self._registered = dict(documents)
+        return dict(self._items)
 
     def resolve(self, url: str) -> Client | None:
         """The client ``url`` names; ``None`` when documents are switched off."""
@@ -105,7 +97,7 @@ class MetadataDocuments:
         problem = check_url(url)
         if problem is not None:
             raise InvalidClient(f"client_id {url[:200]!r} {problem}", redirect=False)
-        doc = self._registered.get(url)
+        doc = self._items.get(url)
         if doc is None:
             doc = self._fetch(url)
         return self._client(url, doc, InvalidClient)

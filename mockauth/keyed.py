@@ -1,5 +1,5 @@
 """``Keyed``: the entries of one provider registered at run time (trusted
-issuers, protected resources), by key.
+issuers, protected resources, client ID metadata documents), by key.
 
 Copied on write: a request reads the current dict without a lock while the
 admin API or a test changes it; writers take the lock.

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
+    from .resource import ValidationOptions
     from .scenarios.easy import FailSpec
     from .server import LiveServer
     from .snapshot import Snapshot
@@ -389,16 +390,7 @@ class Provider:
 
         return mint.id_token(self.services, subject, **options)
 
-    def validate_token(
-        self,
-        token: str,
-        *,
-        audience: str | Iterable[str] | None = None,
-        scopes: Iterable[str] = (),
-        request: Request | None = None,
-        url: str | None = None,
-        require_dpop: bool = False,
-    ) -> dict[str, Any]:
+    def validate_token(self, token: str, **options: Unpack[ValidationOptions]) -> dict[str, Any]:
         """Check an access token as a resource server should (issued here and
         live, ``aud`` naming ``audience``, carrying ``scopes``, DPoP-bound tokens
         only with their proof in ``request``, only those with ``require_dpop``);
@@ -408,15 +400,7 @@ class Provider:
         """
         from .resource import validate_access_token
 
-        return validate_access_token(
-            self.services,
-            token,
-            audience=audience,
-            scopes=scopes,
-            request=request,
-            url=url,
-            require_dpop=require_dpop,
-        )
+        return validate_access_token(self.services, token, **options)
 
     def forge(self, token: str, kind: str, *, claim: str | None = None, value: Any = None) -> str:
         """A copy of ``token`` with one thing wrong (a kind of ``faults.TOKEN_FAULTS``)."""

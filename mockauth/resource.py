@@ -12,7 +12,7 @@ as its binding wants (a DPoP-bound token only with a proof, RFC 9449 §7).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from . import dpop
 from .errors import InsufficientScope, InvalidToken
@@ -21,18 +21,22 @@ if TYPE_CHECKING:
     from .http import Request
     from .services import Services
 
-__all__ = ["validate_access_token"]
+__all__ = ["ValidationOptions", "validate_access_token"]
+
+
+class ValidationOptions(TypedDict, total=False):
+    """What a resource checks besides the token being live and this issuer's
+    (the options of ``provider.validate_token()``)."""
+
+    audience: str | Iterable[str] | None
+    scopes: Iterable[str]
+    request: Request | None
+    url: str | None
+    require_dpop: bool
 
 
 def validate_access_token(
-    s: Services,
-    token: str,
-    *,
-    audience: str | Iterable[str] | None = None,
-    scopes: Iterable[str] = (),
-    request: Request | None = None,
-    url: str | None = None,
-    require_dpop: bool = False,
+    s: Services, token: str, **options: Unpack[ValidationOptions]
 ) -> dict[str, Any]:
     """The claims of ``token`` once it checks out for this resource; otherwise
     :class:`~mockauth.errors.InvalidToken` (401) or
@@ -45,6 +49,8 @@ def validate_access_token(
     one refused under the ``DPoP`` scheme. ``require_dpop``: a Bearer token is
     refused too (RFC 9728 §2 ``dpop_bound_access_tokens_required``).
     """
+    audience, scopes = options.get("audience"), tuple(options.get("scopes", ()))
+    request, url = options.get("request"), options.get("url")
     record = s.tokens.verify_access_token(token)
     wanted = [audience] if isinstance(audience, str) else list(audience or ())
     if wanted and not set(wanted) & set(record.audience):
@@ -62,7 +68,7 @@ def validate_access_token(
         dpop.check_presentation(s, request, token, record, url)
     elif record.token_type == "DPoP":
         raise InvalidToken("the token is DPoP-bound: check it with the request that carried it")
-    if require_dpop and record.token_type != "DPoP":
+    if options.get("require_dpop") and record.token_type != "DPoP":
         raise dpop.at_resource(InvalidToken("this resource takes DPoP-bound tokens only"))
     claims = dict(record.claims)
     claims.setdefault("sub", record.sub)

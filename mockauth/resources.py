@@ -10,6 +10,7 @@ must carry is checked by :func:`mockauth.resource.validate_access_token`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -78,18 +79,10 @@ class ProtectedResource:
 
     def to_dict(self) -> dict[str, Any]:
         """The config fields and URLs (the admin API's view)."""
-        config = self.config
         return {
-            "path": config.path,
+            **dataclasses.asdict(self.config),
             "url": self.url,
             "metadata_url": self.metadata_url,
-            "scopes": list(config.scopes),
-            "scopes_supported": None
-            if config.scopes_supported is None
-            else list(config.scopes_supported),
-            "audience": list(config.audience),
-            "resource_name": config.resource_name,
-            "dpop_required": config.dpop_required,
         }
 
     def __repr__(self) -> str:

@@ -324,6 +324,8 @@ class Store:
 
     def take_next_login(self) -> tuple[str, dict[str, Any]] | None:
         """The oldest queued login, taken, or ``None``."""
+        if not self.next_logins:  # the usual case: no lock on every /authorize
+            return None
         with self.lock:
             return self.next_logins.pop(0) if self.next_logins else None
 

@@ -553,3 +553,13 @@ def test_the_device_page_knows_the_signed_in_user() -> None:
         device = provider.store.device_by_user_code(started["user_code"].replace("-", ""))
         assert device is not None
         assert device.sub == "bob"
+
+
+def test_a_queued_login_whose_user_was_removed_is_login_required(
+    browser: Browser, provider: Provider
+) -> None:
+    provider.next_login("bob")
+    provider.remove_user(provider.user("bob").sub)
+    params = redirect_params(browser.authorize())
+    assert (params["error"], params["state"]) == ("login_required", "s-1")
+    assert "no longer registered" in params["error_description"]

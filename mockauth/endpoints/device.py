@@ -38,6 +38,8 @@ from .authorize.login import (
 if TYPE_CHECKING:
     from ..http import Request
     from ..services import Services
+    from ..store import DeviceAuthorization
+    from ..users import User
 
 
 def device_authorization(s: Services, request: Request) -> Response:
@@ -92,10 +94,7 @@ def verification(s: Services, request: Request) -> Response:
         user = s.users.find(hint)
         if user is None:
             raise InvalidRequest(f"login_hint {hint[:80]!r} matches no user of this provider")
-    try:
-        device = decide(s, user_code, user, approve=True)
-    except MockauthError as exc:
-        raise AccessDenied(str(exc), status_code=400) from None
+    device = _decided(s, user_code, user, approve=True)
     return html_page("Device connected", f"You may go back to your device ({device.client_id}).")
 
 
@@ -130,7 +129,7 @@ def _interactive(s: Services, request: Request) -> Response:
         return with_token(s, _connect_page(s, request, user_code, token), token)
     check_token(request, params.get("csrf") or "")
     if params.get("action") == "deny":
-        decide(s, user_code, None, approve=False)
+        _decided(s, user_code, None, approve=False)
         return page_shell("Device not connected", "<h1>Device not connected</h1>"
                           "<p>You may go back to your device.</p>")  # fmt: skip
     user = signed_in(s, request)
@@ -139,12 +138,19 @@ def _interactive(s: Services, request: Request) -> Response:
         user, problem = user_from_form(s, request)
     if user is None:
         return _connect_page(s, request, user_code, token, problem)
-    try:
-        device = decide(s, user_code, user, approve=True)
-    except MockauthError as exc:
-        raise AccessDenied(str(exc), status_code=400) from None
+    device = _decided(s, user_code, user, approve=True)
     return page_shell("Device connected", "<h1>Device connected</h1><p>You may go back to "
                       f"your device ({html.escape(device.client_id)}).</p>")  # fmt: skip
+
+
+def _decided(
+    s: Services, user_code: str, user: User | None, *, approve: bool
+) -> DeviceAuthorization:
+    """:func:`~mockauth.device.decide`, a code gone or decided meanwhile shown as a page."""
+    try:
+        return decide(s, user_code, user, approve=approve)
+    except MockauthError as exc:
+        raise AccessDenied(str(exc), status_code=400) from None
 
 
 def _code_page(error: str | None = None) -> Response:

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
+def _served(s: Services, request: Request) -> ProtectedResource | None:
+    return s.resources.get(request.route_params.get("resource", ""))
+
+
 def _resource(s: Services, request: Request) -> ProtectedResource:
-    found = s.resources.get(request.route_params.get("resource", ""))
+    found = _served(s, request)
     if found is None:  # removed while the request was on its way
         raise NotFound(f"no resource at {request.path[:200]}")
     return found
@@ -46,7 +50,7 @@ def challenge_params(s: Services, request: Request) -> Mapping[str, str]:
     """Where the resource's metadata is (RFC 9728 §5.1), and the scopes it
     wants (RFC 6750 §3; the MCP authorization spec's scope selection).
     """
-    found = s.resources.get(request.route_params.get("resource", ""))
+    found = _served(s, request)
     if found is None:
         return {}
     params = {"resource_metadata": found.metadata_url}

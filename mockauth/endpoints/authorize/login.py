@@ -314,7 +314,6 @@ def page(
     username: str = "",
     claims: str = "",
     error: str | None = None,
-    status: int = 200,
 ) -> Response:
     """The sign-in page for ``pending``; every value it shows is escaped."""
     e = html.escape
@@ -344,7 +343,7 @@ def page(
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
         f"Deny</button></p>{others}</form>"
     )
-    return page_shell(f"Sign in to {_name(areq)}", content, status)
+    return page_shell(f"Sign in to {_name(areq)}", content)
 
 
 def consent_page(s: Services, pending: PendingLogin) -> Response:
@@ -360,7 +359,7 @@ def consent_page(s: Services, pending: PendingLogin) -> Response:
         '<button type="submit" name="action" value="deny" class="secondary" data-testid="deny">'
         "Deny</button></p></form>"
     )
-    return page_shell(f"Allow {_name(areq)}?", content, 200)
+    return page_shell(f"Allow {_name(areq)}?", content)
 
 
 def _name(areq: AuthorizationRequest) -> str:
@@ -387,7 +386,7 @@ def _hidden(pending: PendingLogin) -> str:
     )
 
 
-def page_shell(title: str, content: str, status: int = 200) -> Response:
+def page_shell(title: str, content: str) -> Response:
     """A page of mockauth's: escaped ``title``, ``content`` already escaped."""
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -396,7 +395,7 @@ def page_shell(title: str, content: str, status: int = 200) -> Response:
         f"{content}<p><small>mockauth: a mock OAuth provider for tests only</small></p>"
         "</main></body></html>"
     )
-    response = Response(body, status=status, mimetype="text/html")
+    response = Response(body, status=200, mimetype="text/html")
     for header, value in NO_STORE:
         response.headers[header] = value
     # No framing by other sites (clickjacking), nothing loaded from elsewhere.
